@@ -1,0 +1,3 @@
+module github.com/HamiGames/lucid-data
+
+go 1.22
