@@ -1,0 +1,248 @@
+package volume
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Usage is what a volume (or any directory) holds and the state of the
+// filesystem under it.
+type Usage struct {
+	// Path is the directory measured.
+	Path string
+	// Bytes is the apparent size of everything under Path, the directory
+	// itself included, each hard-linked inode counted once: the figure of
+	// `du -sb`. Quotas are enforced on it.
+	Bytes int64
+	// AllocatedBytes is the space the same inodes take on disk (st_blocks ×
+	// 512): smaller than Bytes for sparse files, larger for many tiny ones.
+	AllocatedBytes int64
+	// Files, Dirs and Others count regular files, directories (Path
+	// included) and everything else (symlinks, sockets, fifos, devices).
+	Files, Dirs, Others int64
+	// Quota is the volume's quota in bytes, 0 for a plain directory.
+	Quota int64
+	// Percent is Bytes as a percentage of Quota (0 when Quota is 0).
+	Percent float64
+	// FS describes the filesystem holding Path.
+	FS FSStats
+}
+
+// FSStats is the statfs(2) view of a filesystem. Sizes are in bytes.
+type FSStats struct {
+	Type        string  // filesystem name from the statfs magic, e.g. "ext2/ext3/ext4", "tmpfs"
+	BlockSize   int64   // fundamental block size
+	Total       uint64  // size of the filesystem
+	Free        uint64  // free space, including blocks reserved for root
+	Available   uint64  // free space available to unprivileged users
+	Inodes      uint64  // total inodes (0 where the filesystem has no fixed count)
+	InodesFree  uint64  // free inodes
+	ReadOnly    bool    // mounted read-only
+	UsedPercent float64 // used / (used + available) × 100, as df computes "Use%"
+}
+
+// Usage measures volume name: a parallel walk of its directory plus statfs of
+// its filesystem, with the percent of its quota.
+func (m *VolumeManager) Usage(ctx context.Context, name string) (Usage, error) {
+	v, err := m.Get(ctx, name)
+	if err != nil {
+		return Usage{}, err
+	}
+	u, err := scanDir(ctx, v.Path, walkWorkers(m.cfg.Workers), true)
+	if err != nil {
+		return Usage{}, err
+	}
+	u.Quota = v.Quota
+	u.Percent = percent(u.Bytes, v.Quota)
+	return u, nil
+}
+
+// ScanDir measures any directory as Usage does for a volume: bytes (as `du
+// -sb`), allocated bytes and file counts from a walk by up to workers
+// goroutines (0: 4 × GOMAXPROCS), and statfs of its filesystem. Symlinks are
+// not followed, hard links are counted once, and the walk stops when ctx is
+// cancelled. Entries that vanish during the walk are skipped; unreadable
+// directories fail the scan.
+func ScanDir(ctx context.Context, dir string, workers int) (Usage, error) {
+	return scanDir(ctx, dir, walkWorkers(workers), true)
+}
+
+func percent(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return float64(n) * 100 / float64(of)
+}
+
+// devIno identifies an inode.
+type devIno struct{ dev, ino uint64 }
+
+// walkTotals are the per-worker sums merged at the end of a walk.
+type walkTotals struct {
+	bytes, blocks        int64
+	files, dirs, others int64
+}
+
+func (t *walkTotals) add(o walkTotals) {
+	t.bytes += o.bytes
+	t.blocks += o.blocks
+	t.files += o.files
+	t.dirs += o.dirs
+	t.others += o.others
+}
+
+// walker is a bounded pool of goroutines sharing a stack of directories.
+type walker struct {
+	ctx context.Context
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	stack   []string // directories waiting to be read
+	pending int      // directories queued or being read
+	err     error    // first error; stops the walk
+
+	linkMu sync.Mutex
+	links  map[devIno]struct{} // inodes with nlink > 1 already counted
+}
+
+// scanDir walks dir with n workers and, if withFS, adds statfs figures.
+func scanDir(ctx context.Context, dir string, n int, withFS bool) (Usage, error) {
+	if err := ctx.Err(); err != nil {
+		return Usage{}, ioErr(err, "scan %s", dir)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return Usage{}, ioErr(&os.PathError{Op: "stat", Path: dir, Err: err}, "scan %s", dir)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return Usage{}, newErr(ErrInvalid, "scan %s: not a directory", dir)
+	}
+	w := &walker{ctx: ctx, stack: []string{dir}, pending: 1, links: make(map[devIno]struct{})}
+	w.cond.L = &w.mu
+	results := make([]walkTotals, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(t *walkTotals) {
+			defer wg.Done()
+			w.work(t)
+		}(&results[i])
+	}
+	wg.Wait()
+	if w.err != nil {
+		return Usage{}, ioErr(w.err, "scan %s", dir)
+	}
+	tot := walkTotals{bytes: int64(st.Size), blocks: int64(st.Blocks), dirs: 1}
+	for _, r := range results {
+		tot.add(r)
+	}
+	u := Usage{Path: dir, Bytes: tot.bytes, AllocatedBytes: tot.blocks * 512, Files: tot.files, Dirs: tot.dirs, Others: tot.others}
+	if withFS {
+		fs, err := StatFS(ctx, dir)
+		if err != nil {
+			return Usage{}, err
+		}
+		u.FS = fs
+	}
+	return u, nil
+}
+
+// work takes directories off the stack until the walk is done or failed.
+func (w *walker) work(t *walkTotals) {
+	var subdirs []string
+	for {
+		w.mu.Lock()
+		for len(w.stack) == 0 && w.pending > 0 && w.err == nil {
+			w.cond.Wait()
+		}
+		if w.err != nil || w.pending == 0 {
+			w.mu.Unlock()
+			return
+		}
+		dir := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		w.mu.Unlock()
+
+		subdirs = subdirs[:0]
+		err := w.readDir(dir, t, &subdirs)
+
+		w.mu.Lock()
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+		w.stack = append(w.stack, subdirs...)
+		w.pending += len(subdirs) - 1
+		if w.pending == 0 || w.err != nil || len(subdirs) > 1 {
+			w.cond.Broadcast()
+		} else if len(subdirs) == 1 {
+			w.cond.Signal()
+		}
+		w.mu.Unlock()
+	}
+}
+
+// readDir stats every entry of dir, adding them to t and queueing subdirectories.
+func (w *walker) readDir(dir string, t *walkTotals, subdirs *[]string) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // removed while we walked
+		}
+		return err
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	var st unix.Stat_t
+	for {
+		names, rerr := f.Readdirnames(1024)
+		for _, name := range names {
+			if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				if err == unix.ENOENT {
+					continue
+				}
+				return &os.PathError{Op: "lstat", Path: dir + "/" + name, Err: err}
+			}
+			mode := st.Mode & unix.S_IFMT
+			if mode == unix.S_IFDIR {
+				*subdirs = append(*subdirs, dir+"/"+name)
+				t.dirs++
+			} else if uint64(st.Nlink) > 1 && !w.firstLink(devIno{uint64(st.Dev), uint64(st.Ino)}) {
+				continue // another name of an inode already counted
+			} else if mode == unix.S_IFREG {
+				t.files++
+			} else {
+				t.others++
+			}
+			t.bytes += int64(st.Size)
+			t.blocks += int64(st.Blocks)
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// firstLink reports whether the inode k is seen for the first time.
+func (w *walker) firstLink(k devIno) bool {
+	w.linkMu.Lock()
+	defer w.linkMu.Unlock()
+	if _, ok := w.links[k]; ok {
+		return false
+	}
+	w.links[k] = struct{}{}
+	return true
+}
