@@ -96,8 +96,8 @@ func searchName(entity, suffix string) (string, error) {
 	return name, nil
 }
 
-// MonthOf returns the first instant, in UTC, of the month t falls in (in
-// UTC). Monthly indices are cut in UTC so that hosts in different time zones
+// MonthOf returns the first instant of the month t falls in, both in UTC.
+// Monthly indices are cut in UTC so that hosts in different time zones
 // write to the same index.
 func MonthOf(t time.Time) time.Time {
 	t = t.UTC()
