@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -86,7 +87,7 @@ func Archive(ctx context.Context, dir string, w io.Writer) (ArchiveStats, error)
 		}
 		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 		hdr.Uname, hdr.Gname = "", ""
-		if sys, ok := fi.Sys().(*unix.Stat_t); ok && fi.Mode().IsRegular() && uint64(sys.Nlink) > 1 {
+		if sys, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && uint64(sys.Nlink) > 1 {
 			k := devIno{uint64(sys.Dev), uint64(sys.Ino)}
 			if first, ok := links[k]; ok {
 				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
@@ -181,9 +182,9 @@ type dirTimes struct {
 }
 
 type extractor struct {
-	root string
-	opts ExtractOptions
-	ok   map[string]bool // directories known to be real directories, not symlinks
+	root  string
+	opts  ExtractOptions
+	ok    map[string]bool // directories known to be real directories, not symlinks
 	dirs  []dirTimes
 	links []string // symlinks created, checked again at the end
 	st    ArchiveStats
@@ -347,8 +348,8 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header, buf []byte) error {
 		}
 		x.st.Symlinks++
 		x.links = append(x.links, rel)
-		tv := []unix.Timeval{unix.NsecToTimeval(mtime.UnixNano()), unix.NsecToTimeval(mtime.UnixNano())}
-		_ = unix.Lutimes(full, tv)
+		ts := unix.NsecToTimespec(mtime.UnixNano())
+		_ = unix.UtimesNanoAt(unix.AT_FDCWD, full, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
 		return x.chown(full, hdr)
 
 	case tar.TypeLink:

@@ -172,3 +172,16 @@ func hasOption(options, opt string) bool {
 	}
 	return false
 }
+
+// exchange swaps two paths atomically with renameat2(RENAME_EXCHANGE), or
+// returns ErrUnsupported where the kernel or filesystem lacks it.
+func exchange(a, b string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
+	if err == unix.ENOSYS || err == unix.EINVAL {
+		return wrapErr(ErrUnsupported, err, "rename exchange")
+	}
+	if err != nil {
+		return &os.LinkError{Op: "renameat2", Old: a, New: b, Err: err}
+	}
+	return nil
+}

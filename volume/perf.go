@@ -15,8 +15,8 @@ type Performance struct {
 
 	ReadBytesPerSec  float64
 	WriteBytesPerSec float64
-	ReadIOPS         float64 // completed reads per second
-	WriteIOPS        float64 // completed writes per second
+	ReadIOPS         float64       // completed reads per second
+	WriteIOPS        float64       // completed writes per second
 	ReadLatency      time.Duration // mean time per completed read
 	WriteLatency     time.Duration // mean time per completed write
 	Utilization      float64       // percent of the interval the device was busy
@@ -116,4 +116,3 @@ func (p *Performance) fill(a, b diskStats) {
 	}
 	p.InFlight = b.inFlight
 }
-

@@ -84,7 +84,7 @@ type devIno struct{ dev, ino uint64 }
 
 // walkTotals are the per-worker sums merged at the end of a walk.
 type walkTotals struct {
-	bytes, blocks        int64
+	bytes, blocks       int64
 	files, dirs, others int64
 }
 

@@ -1,0 +1,66 @@
+//go:build linux
+
+package volume
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+)
+
+func defragment(ctx context.Context, dir string, log *slog.Logger) error {
+	mi, err := findMount(dir)
+	if err != nil {
+		return wrapErr(ErrUnsupported, err, "defragment %s: cannot tell its filesystem", dir)
+	}
+	if mi.fsType != "ext4" {
+		return newErr(ErrUnsupported, "defragment %s: filesystem is %s; only ext4 (with e4defrag) is supported", dir, mi.fsType)
+	}
+	tool, err := exec.LookPath("e4defrag")
+	if err != nil {
+		return wrapErr(ErrUnsupported, err, "defragment %s: e4defrag is not installed (Debian: e2fsprogs)", dir)
+	}
+	out, err := exec.CommandContext(ctx, tool, dir).CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ioErr(ctx.Err(), "defragment %s", dir)
+		}
+		return ioErr(err, "defragment %s: e4defrag: %s", dir, lastLine(out))
+	}
+	log.Info("volume defragmented", "path", dir, "e4defrag", lastLine(out))
+	return nil
+}
+
+func setHardQuota(ctx context.Context, dir string, bytes int64) error {
+	if err := ctx.Err(); err != nil {
+		return ioErr(err, "hard quota of %s", dir)
+	}
+	mi, err := findMount(dir)
+	if err != nil {
+		return wrapErr(ErrUnsupported, err, "hard quota of %s: cannot tell its filesystem", dir)
+	}
+	if mi.fsType != "ext4" && mi.fsType != "xfs" {
+		return newErr(ErrUnsupported, "hard quotas are not available for %s: its filesystem is %s, and only ext4 and xfs have project quotas", dir, mi.fsType)
+	}
+	if !hasOption(mi.options, "prjquota") && !hasOption(mi.options, "pquota") && !hasOption(mi.options, "prjjquota") {
+		return newErr(ErrUnsupported, "hard quotas are not available for %s: project quotas are not configured on its %s filesystem %s (it is not mounted with prjquota); only the soft quota applies", dir, mi.fsType, mi.mountPoint)
+	}
+	return newErr(ErrUnsupported, "hard quotas for %s: %s is mounted with project quotas, but setting them is not implemented by this SDK yet; use setquota -P; only the soft quota applies", dir, mi.mountPoint)
+}
+
+// lastLine returns the last non-empty line of command output, trimmed.
+func lastLine(b []byte) string {
+	end := len(b)
+	for end > 0 && (b[end-1] == '\n' || b[end-1] == '\r' || b[end-1] == ' ') {
+		end--
+	}
+	start := end
+	for start > 0 && b[start-1] != '\n' {
+		start--
+	}
+	s := string(b[start:end])
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
