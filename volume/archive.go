@@ -191,6 +191,26 @@ type extractor struct {
 }
 
 func (x *extractor) run(ctx context.Context, r io.Reader) (ArchiveStats, error) {
+	st, err := x.extractAll(ctx, r)
+	// A symlink that is inside the root lexically may still leave it once
+	// the symlinks it goes through are followed (l -> ".", s -> "l/l/.."),
+	// and a later entry can change that: resolve each one against the final
+	// tree, also when extraction stopped early, and remove offenders.
+	for _, rel := range x.links {
+		if !resolvesInside(x.root, rel) {
+			_ = os.Remove(filepath.Join(x.root, filepath.FromSlash(rel)))
+			if err == nil {
+				err = newErr(ErrUnsafePath, "symlink %q resolves outside the target (or loops)", rel)
+			}
+		}
+	}
+	if err != nil {
+		return st, err
+	}
+	return x.finishDirs()
+}
+
+func (x *extractor) extractAll(ctx context.Context, r io.Reader) (ArchiveStats, error) {
 	if err := os.MkdirAll(x.root, 0o750); err != nil {
 		return x.st, err
 	}
@@ -216,18 +236,12 @@ func (x *extractor) run(ctx context.Context, r io.Reader) (ArchiveStats, error) 
 			return x.st, err
 		}
 	}
-	// A symlink that is inside the root lexically may still leave it once
-	// the symlinks it goes through are followed (l -> ".", s -> "l/l/.."):
-	// resolve each one against the final tree.
-	for _, rel := range x.links {
-		if !resolvesInside(x.root, rel) {
-			full := filepath.Join(x.root, filepath.FromSlash(rel))
-			_ = os.Remove(full)
-			return x.st, newErr(ErrUnsafePath, "symlink %q resolves outside the target (or loops)", rel)
-		}
-	}
-	// Directory modes and times last, deepest first, as writing into a
-	// directory changes its mtime and a read-only mode would stop us.
+	return x.st, nil
+}
+
+// finishDirs sets directory modes and times last, deepest first, as writing
+// into a directory changes its mtime and a read-only mode would stop us.
+func (x *extractor) finishDirs() (ArchiveStats, error) {
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		d := x.dirs[i]
 		fi, err := os.Lstat(d.path)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -154,9 +155,9 @@ type MigrateOptions struct {
 }
 
 // Migrate moves volume name to another root directory (for example a new
-// disk): it checksums the source, copies it into a temporary directory under
-// newRoot (through Archive and Extract, so modes, times, symlinks and hard
-// links are kept), checksums the copy, and only if both manifests match
+// disk): it copies it into a temporary directory under newRoot (through
+// Archive and Extract, so modes, times, symlinks and hard links are kept),
+// then checksums source and copy, and only if both manifests match
 // renames the copy into place as newRoot/name with the volume's metadata;
 // then it removes the source unless opts.KeepSource. If anything fails or ctx
 // is cancelled before that point, the copy is removed and the source is
@@ -197,10 +198,6 @@ func (m *VolumeManager) Migrate(ctx context.Context, name, newRoot string, opts 
 		}
 	}()
 
-	want, err := CreateManifest(ctx, v.Path, m.cfg.Workers)
-	if err != nil {
-		return Volume{}, err
-	}
 	if err := copyTree(ctx, v.Path, tmp); err != nil {
 		return Volume{}, err
 	}
@@ -209,9 +206,23 @@ func (m *VolumeManager) Migrate(ctx context.Context, name, newRoot string, opts 
 			return Volume{}, err
 		}
 	}
-	got, err := CreateManifest(ctx, tmp, m.cfg.Workers)
-	if err != nil {
-		return Volume{}, err
+	// Checksum source and copy after the copy, so a change to the source
+	// during the copy shows as a difference.
+	var want, got *Manifest
+	var werr, gerr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		want, werr = CreateManifest(ctx, v.Path, m.cfg.Workers)
+	}()
+	got, gerr = CreateManifest(ctx, tmp, m.cfg.Workers)
+	wg.Wait()
+	if werr != nil {
+		return Volume{}, werr
+	}
+	if gerr != nil {
+		return Volume{}, gerr
 	}
 	if rep := diffManifests(want, got); !rep.OK() {
 		return Volume{}, newErr(ErrCorrupt, "migrate %q: copy differs from source (%d added, %d removed, %d changed, e.g. %s); source left intact",
