@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The whole test suite of lucid-data, on a fresh machine or a used one:
+# installs what is missing (redis-server, versitygw, staticcheck, the
+# OpenSearch runner), starts one OpenSearch node for the run, then runs the
+# quality gates and every test against real servers with
+# LUCID_REQUIRE_SERVERS=1, so a server that cannot be had fails the run.
+#
+#   scripts/test.sh            # everything
+#   LUCID_FUZZTIME=30s scripts/test.sh   # fuzz each target longer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LUCID_REQUIRE_SERVERS=1
+export PATH="$(go env GOPATH)/bin:$PATH"
+FUZZTIME=${LUCID_FUZZTIME:-5s}
+start=$(date +%s)
+step() { printf '\n== %s (%ds)\n' "$*" $(( $(date +%s) - start )); }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+step "install what is missing"
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+command -v mvn >/dev/null || apt_install maven
+command -v mkfs.ext4 >/dev/null || apt_install e2fsprogs
+# go install builds in parallel with each other.
+pids=()
+command -v versitygw >/dev/null || { go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 & pids+=($!); }
+command -v staticcheck >/dev/null || { go install honnef.co/go/tools/cmd/staticcheck@v0.7.0 & pids+=($!); }
+for p in "${pids[@]}"; do wait "$p"; done
+
+step "start one OpenSearch node for the run"
+ostmp=$(mktemp -d)
+cleanup() {
+  [ -n "${ospid:-}" ] && kill "$ospid" 2>/dev/null && wait "$ospid" 2>/dev/null
+  rm -rf "$ostmp"
+}
+trap cleanup EXIT
+if [ -z "${LUCID_TEST_SEARCH_URL:-}" ]; then
+  go run ./internal/testenv/launch/opensearch -urlfile "$ostmp/url" >"$ostmp/log" 2>&1 &
+  ospid=$!
+fi
+
+step "format, vet, staticcheck, cross-builds"
+bad=$(gofmt -l $(git ls-files '*.go'))
+[ -z "$bad" ] || { echo "gofmt needed:"; echo "$bad"; exit 1; }
+go vet ./...
+staticcheck ./...
+(cd internal/bench && go vet ./... && staticcheck ./...)
+GOOS=linux GOARCH=arm64 go build ./...
+GOOS=linux GOARCH=arm GOARM=7 go build ./...
+
+if [ -n "${ospid:-}" ]; then
+  step "wait for OpenSearch"
+  for _ in $(seq 1 300); do
+    [ -s "$ostmp/url" ] && break
+    kill -0 "$ospid" 2>/dev/null || { cat "$ostmp/log"; echo "OpenSearch failed to start"; exit 1; }
+    sleep 1
+  done
+  [ -s "$ostmp/url" ] || { cat "$ostmp/log"; echo "OpenSearch not up in 300s"; exit 1; }
+  export LUCID_TEST_SEARCH_URL=$(cat "$ostmp/url")
+fi
+
+step "servers (product and version, once per run)"
+go test -race -count=1 -v ./internal/testenv/... 2>&1 | grep -E 'testenv: .* is |^(--- |ok|FAIL|PASS)' || true
+go test -race -count=1 ./internal/testenv/...
+
+step "tests"
+go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/internal/testenv')
+
+step "fuzz each target for $FUZZTIME"
+for pkg in $(go list ./...); do
+  for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    go test -run='^$' -fuzz="^$f\$" -fuzztime="$FUZZTIME" "$pkg" >/dev/null || { echo "fuzz $f in $pkg failed"; go test -run='^$' -fuzz="^$f\$" -fuzztime="$FUZZTIME" "$pkg"; exit 1; }
+    echo "fuzz $f ($pkg): ok"
+  done
+done
+
+step "done"

@@ -1,0 +1,267 @@
+//go:build linux
+
+package volume
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"golang.org/x/sys/unix"
+)
+
+// loopFS makes a small ext4 filesystem in a file, loop-mounts it and
+// returns the mount point; it is unmounted in t.Cleanup. Without the tools
+// or privileges it skips, unless LUCID_REQUIRE_SERVERS=1, where it fails
+// with the reason.
+func loopFS(t *testing.T, sizeMiB int, mkfsArgs ...string) string {
+	t.Helper()
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("LUCID_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("loop-mounted filesystem needed (LUCID_REQUIRE_SERVERS=1): "+format, args...)
+		}
+		t.Skipf("no loop-mounted filesystem: "+format, args...)
+	}
+	if os.Geteuid() != 0 {
+		unavailable("not root")
+	}
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		unavailable("mkfs.ext4 not installed: %v", err)
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(sizeMiB) << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	args := append([]string{"-q", "-F"}, mkfsArgs...)
+	if out, err := exec.Command(mkfs, append(args, img)...).CombinedOutput(); err != nil {
+		unavailable("mkfs.ext4: %v: %s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		unavailable("mount -o loop: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		var err error
+		for i := 0; i < 20; i++ {
+			if err = unix.Unmount(mnt, 0); err == nil || err == unix.EINVAL {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = unix.Unmount(mnt, unix.MNT_DETACH)
+		t.Errorf("unmount %s: %v", mnt, err)
+	})
+	return mnt
+}
+
+// fillDisk writes until the filesystem is full and returns the file.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "filler")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	_ = f.Sync()
+	return p
+}
+
+func TestLoopFilesystem(t *testing.T) {
+	mnt := loopFS(t, 24)
+	ctx := context.Background()
+	m, err := New(Config{Root: filepath.Join(mnt, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := m.Create(ctx, "chunks", lucidkeys.VolumeChunks, 8<<20) // 8 MiB quota
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// statfs figures of the small filesystem.
+	fs, err := StatFS(ctx, v.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.Type != "ext2/ext3/ext4" || fs.Total < 16<<20 || fs.Total > 24<<20 || fs.Available == 0 || fs.Available > fs.Free || fs.Inodes == 0 || fs.ReadOnly {
+		t.Fatalf("statfs %+v", fs)
+	}
+	mi, err := findMount(v.Path)
+	if err != nil || mi.mountPoint != mnt || mi.fsType != "ext4" {
+		t.Fatalf("mount %+v %v", mi, err)
+	}
+
+	// Soft quota: Reserve refuses writes past it.
+	r, err := m.Reserve(ctx, "chunks", 6<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(v.Path, "c1"), make([]byte, 6<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.Release()
+	if _, err := m.Reserve(ctx, "chunks", 3<<20); !errors.Is(err, ErrQuotaExceeded) {
+		t.Fatalf("past the quota: %v", err)
+	}
+	// Filesystem space: a quota larger than the disk does not help.
+	if _, err := m.Resize(ctx, "chunks", 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Reserve(ctx, "chunks", 64<<20); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("past the disk: %v", err)
+	}
+
+	// Hard quotas: not configured here, said plainly.
+	err = m.SetHardQuota(ctx, "chunks", 8<<20)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "project quotas are not configured") {
+		t.Fatalf("hard quota: %v", err)
+	}
+
+	// Defragment runs e4defrag on ext4 when it is installed.
+	if _, lerr := exec.LookPath("e4defrag"); lerr == nil {
+		if err := m.Defragment(ctx, "chunks"); err != nil {
+			t.Fatalf("defragment: %v", err)
+		}
+	} else if err := m.Defragment(ctx, "chunks"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("defragment without e4defrag: %v", err)
+	}
+
+	// Performance of a loop device: it has diskstats.
+	p, err := m.Performance(ctx, "chunks", 20*time.Millisecond)
+	if err != nil || p.DeviceErr != nil || !strings.HasPrefix(p.Device, "loop") {
+		t.Fatalf("performance: %+v %v", p, err)
+	}
+
+	// Fill the disk: health and the monitor report it.
+	var events []Event
+	mon := m.NewMonitor(MonitorOptions{OnEvent: func(e Event) { events = append(events, e) }})
+	defer mon.Stop()
+	if _, err := mon.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	filler := fillDisk(t, v.Path)
+	h, err := m.Health(ctx, "chunks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.DiskLevel != LevelCritical || h.Status != LevelCritical || h.Healthy() {
+		t.Fatalf("full disk health: %+v", h)
+	}
+	full := false
+	for _, pr := range h.Problems {
+		full = full || strings.Contains(pr, "filesystem full")
+	}
+	if !full {
+		t.Fatalf("problems %q", h.Problems)
+	}
+	evs, err := mon.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || (e.Scope == ScopeDisk && e.To == LevelCritical)
+	}
+	if !found {
+		t.Fatalf("no disk-full event: %v", evs)
+	}
+	if _, err := m.Reserve(ctx, "chunks", 1<<20); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("reserve on a full disk: %v", err)
+	}
+	// Free it: the monitor reports the drop back.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	evs, err = mon.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := false
+	for _, e := range evs {
+		back = back || (e.Scope == ScopeDisk && e.To < LevelCritical)
+	}
+	if !back {
+		t.Fatalf("no recovery event: %v", evs)
+	}
+
+	// Read-only filesystem.
+	if err := unix.Mount("", mnt, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Fatalf("remount ro: %v", err)
+	}
+	h, err = m.Health(ctx, "chunks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.ReadOnlyFS || h.Writable || h.Status != LevelCritical {
+		t.Fatalf("read-only health: %+v", h)
+	}
+	if err := unix.Mount("", mnt, "", unix.MS_REMOUNT, ""); err != nil {
+		t.Fatalf("remount rw: %v", err)
+	}
+}
+
+func TestLoopMigrateAcrossFilesystems(t *testing.T) {
+	mnt := loopFS(t, 16)
+	ctx := context.Background()
+	m := newTestManager(t)
+	v, err := m.Create(ctx, "logs", lucidkeys.VolumeLogs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeTree(t, v.Path)
+	// Too big for the target: the copy fails midway, the source stays.
+	if err := os.WriteFile(filepath.Join(v.Path, "huge"), make([]byte, 20<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, v.Path)
+	if _, err := m.Migrate(ctx, "logs", mnt, MigrateOptions{}); err == nil {
+		t.Fatal("migrate onto a too-small disk succeeded")
+	}
+	if !equalMaps(before, snapshotTree(t, v.Path)) {
+		t.Fatal("source changed")
+	}
+	if ents, _ := os.ReadDir(mnt); len(ents) > 1 { // lost+found only
+		t.Fatalf("leftovers on the target: %v", ents)
+	}
+	if err := os.Remove(filepath.Join(v.Path, "huge")); err != nil {
+		t.Fatal(err)
+	}
+	nv, err := m.Migrate(ctx, "logs", mnt, MigrateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.Stat(filepath.Join(nv.Path, "a", "data.bin"))
+	b, _ := os.Stat(filepath.Join(nv.Path, "hardlink.bin"))
+	if !os.SameFile(a, b) {
+		t.Fatal("hard link lost across filesystems")
+	}
+}
