@@ -41,9 +41,6 @@ func loopFS(t *testing.T, sizeMiB int, mkfsArgs ...string) string {
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(img, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
