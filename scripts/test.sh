@@ -36,12 +36,14 @@ for p in "${pids[@]}"; do wait "$p"; done
 step "start one OpenSearch node for the run"
 ostmp=$(mktemp -d)
 cleanup() {
-  [ -n "${ospid:-}" ] && kill "$ospid" 2>/dev/null && wait "$ospid" 2>/dev/null
+  if [ -n "${ospid:-}" ]; then kill "$ospid" 2>/dev/null || true; wait "$ospid" 2>/dev/null || true; fi
   rm -rf "$ostmp"
 }
 trap cleanup EXIT
 if [ -z "${LUCID_TEST_SEARCH_URL:-}" ]; then
-  go run ./internal/testenv/launch/opensearch -urlfile "$ostmp/url" >"$ostmp/log" 2>&1 &
+  # Built, not `go run`: the signal at the end must reach the launcher itself.
+  go build -o "$ostmp/opensearch" ./internal/testenv/launch/opensearch
+  "$ostmp/opensearch" -urlfile "$ostmp/url" >"$ostmp/log" 2>&1 &
   ospid=$!
 fi
 

@@ -24,7 +24,6 @@ package testenv
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -154,5 +153,3 @@ func (o *once[T]) get(f func() (T, error)) (T, error) {
 	}
 	return o.v, o.err
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf("testenv: "+format, args...) }

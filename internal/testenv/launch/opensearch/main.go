@@ -28,8 +28,15 @@ func main() {
 		os.Exit(1)
 	}
 	if *urlFile != "" {
-		if err := os.WriteFile(*urlFile+".tmp", []byte(n.URL+"\n"), 0o644); err == nil {
+		// Written atomically: the test script polls for a non-empty file.
+		err := os.WriteFile(*urlFile+".tmp", []byte(n.URL+"\n"), 0o644)
+		if err == nil {
 			err = os.Rename(*urlFile+".tmp", *urlFile)
+		}
+		if err != nil {
+			n.Stop()
+			fmt.Fprintln(os.Stderr, "opensearch:", err)
+			os.Exit(1)
 		}
 	}
 	fmt.Println(n.URL)
