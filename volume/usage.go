@@ -2,8 +2,6 @@ package volume
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"sync"
 
@@ -155,6 +153,7 @@ func scanDir(ctx context.Context, dir string, n int, withFS bool) (Usage, error)
 // work takes directories off the stack until the walk is done or failed.
 func (w *walker) work(t *walkTotals) {
 	var subdirs []string
+	buf := make([]byte, 32<<10)
 	for {
 		w.mu.Lock()
 		for len(w.stack) == 0 && w.pending > 0 && w.err == nil {
@@ -169,7 +168,7 @@ func (w *walker) work(t *walkTotals) {
 		w.mu.Unlock()
 
 		subdirs = subdirs[:0]
-		err := w.readDir(dir, t, &subdirs)
+		err := w.readDirFast(dir, t, &subdirs, buf)
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {
@@ -183,56 +182,6 @@ func (w *walker) work(t *walkTotals) {
 			w.cond.Signal()
 		}
 		w.mu.Unlock()
-	}
-}
-
-// readDir stats every entry of dir, adding them to t and queueing subdirectories.
-func (w *walker) readDir(dir string, t *walkTotals, subdirs *[]string) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil // removed while we walked
-		}
-		return err
-	}
-	defer f.Close()
-	fd := int(f.Fd())
-	var st unix.Stat_t
-	for {
-		names, rerr := f.Readdirnames(1024)
-		for _, name := range names {
-			if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-				if err == unix.ENOENT {
-					continue
-				}
-				return &os.PathError{Op: "lstat", Path: dir + "/" + name, Err: err}
-			}
-			mode := st.Mode & unix.S_IFMT
-			if mode == unix.S_IFDIR {
-				*subdirs = append(*subdirs, dir+"/"+name)
-				t.dirs++
-			} else if uint64(st.Nlink) > 1 && !w.firstLink(devIno{uint64(st.Dev), uint64(st.Ino)}) {
-				continue // another name of an inode already counted
-			} else if mode == unix.S_IFREG {
-				t.files++
-			} else {
-				t.others++
-			}
-			t.bytes += int64(st.Size)
-			t.blocks += int64(st.Blocks)
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-		if err := w.ctx.Err(); err != nil {
-			return err
-		}
 	}
 }
 

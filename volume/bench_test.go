@@ -1,0 +1,264 @@
+package volume
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+)
+
+// Benchmark trees are built once per machine under os.TempDir() and reused
+// (a marker file says a tree is complete); normal test runs never build
+// them.
+var (
+	usageTreeOnce, archiveTreeOnce sync.Once
+	usageTree, archiveTree         string
+	usageTreeErr, archiveTreeErr   error
+)
+
+// buildTree creates dirs×files files of size bytes (varying) under root
+// unless root/.complete exists.
+func buildTree(root string, top, sub, files, size int) error {
+	marker := filepath.Join(root, ".complete")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return err
+	}
+	buf := bytes.Repeat([]byte("lucid volume benchmark data\n"), size/28+1)
+	for i := 0; i < top; i++ {
+		for j := 0; j < sub; j++ {
+			d := filepath.Join(root, fmt.Sprintf("d%03d", i), fmt.Sprintf("s%03d", j))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			for k := 0; k < files; k++ {
+				n := (k * 37) % (size + 1)
+				if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%04d", k)), buf[:n], 0o644); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return os.WriteFile(marker, nil, 0o644)
+}
+
+func benchUsageTree(b *testing.B) string {
+	usageTreeOnce.Do(func() {
+		usageTree = filepath.Join(os.TempDir(), "lucid-volume-bench-200k")
+		// 20 × 50 directories × 200 files = 200,000 files of 0-1 KiB.
+		usageTreeErr = buildTree(usageTree, 20, 50, 200, 1024)
+	})
+	if usageTreeErr != nil {
+		b.Fatal(usageTreeErr)
+	}
+	return usageTree
+}
+
+func benchArchiveTree(b *testing.B) string {
+	archiveTreeOnce.Do(func() {
+		archiveTree = filepath.Join(os.TempDir(), "lucid-volume-bench-archive")
+		// 4 × 10 directories × 50 files of 0-256 KiB: 2,000 files, ~250 MiB.
+		archiveTreeErr = buildTree(archiveTree, 4, 10, 50, 256<<10)
+	})
+	if archiveTreeErr != nil {
+		b.Fatal(archiveTreeErr)
+	}
+	return archiveTree
+}
+
+// BenchmarkUsage compares the parallel usage walk with `du -sb` on the same
+// 200,000-file tree (warm cache for both).
+func BenchmarkUsage(b *testing.B) {
+	dir := benchUsageTree(b)
+	ctx := context.Background()
+	want, err := ScanDir(ctx, dir, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("sdk", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			u, err := scanDir(ctx, dir, walkWorkers(0), true)
+			if err != nil || u.Bytes != want.Bytes {
+				b.Fatal(err, u.Bytes)
+			}
+		}
+		b.ReportMetric(float64(want.Files), "files")
+	})
+	b.Run("du", func(b *testing.B) {
+		du, err := exec.LookPath("du")
+		if err != nil {
+			b.Skip("du not installed")
+		}
+		for i := 0; i < b.N; i++ {
+			out, err := exec.Command(du, "-sb", dir).Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !bytes.HasPrefix(out, []byte(fmt.Sprint(want.Bytes))) {
+				b.Fatalf("du says %s, sdk %d", out, want.Bytes)
+			}
+		}
+		b.ReportMetric(float64(want.Files), "files")
+	})
+}
+
+// BenchmarkStatFS is the cost of one statfs call with conversion.
+func BenchmarkStatFS(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	for i := 0; i < b.N; i++ {
+		if _, err := StatFS(ctx, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkArchive compares Archive with `tar -c` of the same tree, both
+// streaming to a discarding writer (GNU tar would skip reading the files if
+// told to write to /dev/null, so it writes to a pipe).
+func BenchmarkArchive(b *testing.B) {
+	dir := benchArchiveTree(b)
+	ctx := context.Background()
+	st, err := Archive(ctx, dir, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("sdk", func(b *testing.B) {
+		b.SetBytes(st.Bytes)
+		for i := 0; i < b.N; i++ {
+			if _, err := Archive(ctx, dir, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tar", func(b *testing.B) {
+		tarPath, err := exec.LookPath("tar")
+		if err != nil {
+			b.Skip("tar not installed")
+		}
+		b.SetBytes(st.Bytes)
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(tarPath, "-c", "-f", "-", "-C", dir, ".")
+			cmd.Stdout = io.Discard
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkExtract measures extraction of the archive tree's tar stream.
+func BenchmarkExtract(b *testing.B) {
+	dir := benchArchiveTree(b)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	st, err := Archive(ctx, dir, &buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Bytes)
+	for i := 0; i < b.N; i++ {
+		out := b.TempDir()
+		if _, err := Extract(ctx, bytes.NewReader(buf.Bytes()), out, ExtractOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_ = os.RemoveAll(out)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkVolumeOps times the seed's volume operations (target: < 1 s
+// each) on a volume holding 1,000 small files.
+func BenchmarkVolumeOps(b *testing.B) {
+	ctx := context.Background()
+	m, err := New(Config{Root: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := m.Create(ctx, "sessions", lucidkeys.VolumeSessions, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := buildTree(filepath.Join(v.Path, "tree"), 1, 10, 100, 1024); err != nil {
+		b.Fatal(err)
+	}
+	snaps := b.TempDir()
+	b.Run("create-delete", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := m.Create(ctx, "tmp", lucidkeys.VolumeLogs, 0); err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Delete(ctx, "tmp", false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resize", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := m.Resize(ctx, "sessions", int64(10+i%2)<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("list", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := m.List(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("usage", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := m.Usage(ctx, "sessions"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("health", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := m.Health(ctx, "sessions"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("reserve", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r, err := m.Reserve(ctx, "sessions", 1<<20)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Release()
+		}
+	})
+	b.Run("snapshot", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p, err := m.Snapshot(ctx, "sessions", snaps)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			_ = os.Remove(p)
+			b.StartTimer()
+		}
+	})
+	b.Run("manifest-verify", func(b *testing.B) {
+		if _, err := m.CreateManifest(ctx, "sessions"); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			if _, err := m.VerifyIntegrity(ctx, "sessions"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
