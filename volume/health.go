@@ -154,7 +154,7 @@ func (m *VolumeManager) Health(ctx context.Context, name string) (HealthReport, 
 		problem(LevelWarning, "filesystem %.1f%% used (warning at %d%%)", fs.UsedPercent, m.cfg.WarningPercent)
 	}
 
-	u, err := scanDir(ctx, dir, walkWorkers(m.cfg.Workers), false)
+	u, err := scanVolume(ctx, dir, walkWorkers(m.cfg.Workers), false)
 	if err != nil {
 		if ctx.Err() != nil {
 			return r, err

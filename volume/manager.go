@@ -240,7 +240,7 @@ func (m *VolumeManager) Resize(ctx context.Context, name string, quota int64) (V
 		return Volume{}, err
 	}
 	if quota < v.Quota {
-		u, err := scanDir(ctx, v.Path, walkWorkers(m.cfg.Workers), false)
+		u, err := scanVolume(ctx, v.Path, walkWorkers(m.cfg.Workers), false)
 		if err != nil {
 			return Volume{}, err
 		}

@@ -213,7 +213,7 @@ func (mon *Monitor) Check(ctx context.Context) ([]Event, error) {
 		if err := ctx.Err(); err != nil {
 			return out, ioErr(err, "monitor")
 		}
-		u, err := scanDir(ctx, v.Path, walkWorkers(mon.m.cfg.Workers), true)
+		u, err := scanVolume(ctx, v.Path, walkWorkers(mon.m.cfg.Workers), true)
 		if err != nil {
 			mon.m.log.Warn("volume monitor: scan failed", "volume", v.Name, "err", err)
 			if firstErr == nil {

@@ -15,7 +15,8 @@ type Usage struct {
 	Path string
 	// Bytes is the apparent size of everything under Path, the directory
 	// itself included, each hard-linked inode counted once: the figure of
-	// `du -sb`. Quotas are enforced on it.
+	// `du -sb`. Quotas are enforced on it. For a volume, the package's own
+	// files (metadata, manifest) are left out of all counts.
 	Bytes int64
 	// AllocatedBytes is the space the same inodes take on disk (st_blocks ×
 	// 512): smaller than Bytes for sparse files, larger for many tiny ones.
@@ -51,7 +52,7 @@ func (m *VolumeManager) Usage(ctx context.Context, name string) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	u, err := scanDir(ctx, v.Path, walkWorkers(m.cfg.Workers), true)
+	u, err := scanVolume(ctx, v.Path, walkWorkers(m.cfg.Workers), true)
 	if err != nil {
 		return Usage{}, err
 	}
@@ -96,7 +97,9 @@ func (t *walkTotals) add(o walkTotals) {
 
 // walker is a bounded pool of goroutines sharing a stack of directories.
 type walker struct {
-	ctx context.Context
+	ctx          context.Context
+	root         string // top directory of the walk
+	skipReserved bool   // leave out the package's own files at the top
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -110,6 +113,15 @@ type walker struct {
 
 // scanDir walks dir with n workers and, if withFS, adds statfs figures.
 func scanDir(ctx context.Context, dir string, n int, withFS bool) (Usage, error) {
+	return scan(ctx, dir, n, withFS, false)
+}
+
+// scanVolume is scanDir leaving out the package's own files at the top.
+func scanVolume(ctx context.Context, dir string, n int, withFS bool) (Usage, error) {
+	return scan(ctx, dir, n, withFS, true)
+}
+
+func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Usage, error) {
 	if err := ctx.Err(); err != nil {
 		return Usage{}, ioErr(err, "scan %s", dir)
 	}
@@ -120,7 +132,7 @@ func scanDir(ctx context.Context, dir string, n int, withFS bool) (Usage, error)
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return Usage{}, newErr(ErrInvalid, "scan %s: not a directory", dir)
 	}
-	w := &walker{ctx: ctx, stack: []string{dir}, pending: 1, links: make(map[devIno]struct{})}
+	w := &walker{ctx: ctx, root: dir, skipReserved: skipReserved, stack: []string{dir}, pending: 1, links: make(map[devIno]struct{})}
 	w.cond.L = &w.mu
 	results := make([]walkTotals, n)
 	var wg sync.WaitGroup
@@ -194,4 +206,10 @@ func (w *walker) firstLink(k devIno) bool {
 	}
 	w.links[k] = struct{}{}
 	return true
+}
+
+// skip reports whether name, an entry of dir, is one of the package's own
+// files to leave out of a volume's usage.
+func (w *walker) skip(atRoot bool, name []byte) bool {
+	return atRoot && len(name) >= len(reservedPrefix) && string(name[:len(reservedPrefix)]) == reservedPrefix
 }

@@ -26,6 +26,7 @@ func (w *walker) readDirFast(dir string, t *walkTotals, subdirs *[]string, buf [
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	seen := 0
+	atRoot := w.skipReserved && dir == w.root
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err != nil {
@@ -42,7 +43,7 @@ func (w *walker) readDirFast(dir string, t *walkTotals, subdirs *[]string, buf [
 			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
 			name := buf[off+19 : off+reclen]
 			off += reclen
-			if name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)) {
+			if name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)) || w.skip(atRoot, name) {
 				continue
 			}
 			_, _, e := unix.Syscall6(sysFstatat, uintptr(fd), uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)

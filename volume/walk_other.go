@@ -31,9 +31,13 @@ func (w *walker) readDir(dir string, t *walkTotals, subdirs *[]string) error {
 	defer f.Close()
 	fd := int(f.Fd())
 	var st unix.Stat_t
+	atRoot := w.skipReserved && dir == w.root
 	for {
 		names, rerr := f.Readdirnames(1024)
 		for _, name := range names {
+			if w.skip(atRoot, []byte(name)) {
+				continue
+			}
 			if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 				if err == unix.ENOENT {
 					continue
