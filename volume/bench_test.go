@@ -23,8 +23,8 @@ var (
 	usageTreeErr, archiveTreeErr   error
 )
 
-// buildTree creates dirs×files files of size bytes (varying) under root
-// unless root/.complete exists.
+// buildTree creates top×sub directories of files files each, of 0 to size
+// bytes spread evenly, under root unless root/.complete exists.
 func buildTree(root string, top, sub, files, size int) error {
 	marker := filepath.Join(root, ".complete")
 	if _, err := os.Stat(marker); err == nil {
@@ -41,7 +41,7 @@ func buildTree(root string, top, sub, files, size int) error {
 				return err
 			}
 			for k := 0; k < files; k++ {
-				n := (k * 37) % (size + 1)
+				n := int(uint64(i*sub*files+j*files+k+1) * 2654435761 % uint64(size+1))
 				if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%04d", k)), buf[:n], 0o644); err != nil {
 					return err
 				}
@@ -66,7 +66,7 @@ func benchUsageTree(b *testing.B) string {
 func benchArchiveTree(b *testing.B) string {
 	archiveTreeOnce.Do(func() {
 		archiveTree = filepath.Join(os.TempDir(), "lucid-volume-bench-archive")
-		// 4 × 10 directories × 50 files of 0-256 KiB: 2,000 files, ~250 MiB.
+		// 4 × 10 directories × 50 files of 0-256 KiB: 2,000 files, ~256 MB.
 		archiveTreeErr = buildTree(archiveTree, 4, 10, 50, 256<<10)
 	})
 	if archiveTreeErr != nil {
