@@ -31,23 +31,6 @@ func defragment(ctx context.Context, dir string, log *slog.Logger) error {
 	return nil
 }
 
-func setHardQuota(ctx context.Context, dir string, bytes int64) error {
-	if err := ctx.Err(); err != nil {
-		return ioErr(err, "hard quota of %s", dir)
-	}
-	mi, err := findMount(dir)
-	if err != nil {
-		return wrapErr(ErrUnsupported, err, "hard quota of %s: cannot tell its filesystem", dir)
-	}
-	if mi.fsType != "ext4" && mi.fsType != "xfs" {
-		return newErr(ErrUnsupported, "hard quotas are not available for %s: its filesystem is %s, and only ext4 and xfs have project quotas", dir, mi.fsType)
-	}
-	if !hasOption(mi.options, "prjquota") && !hasOption(mi.options, "pquota") && !hasOption(mi.options, "prjjquota") {
-		return newErr(ErrUnsupported, "hard quotas are not available for %s: project quotas are not configured on its %s filesystem %s (it is not mounted with prjquota); only the soft quota applies", dir, mi.fsType, mi.mountPoint)
-	}
-	return newErr(ErrUnsupported, "hard quotas for %s: %s is mounted with project quotas, but setting them is not implemented by this SDK yet; use setquota -P; only the soft quota applies", dir, mi.mountPoint)
-}
-
 // lastLine returns the last non-empty line of command output, trimmed.
 func lastLine(b []byte) string {
 	end := len(b)

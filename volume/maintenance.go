@@ -147,11 +147,14 @@ func (m *VolumeManager) Defragment(ctx context.Context, name string) error {
 	return defragment(ctx, v.Path, m.log)
 }
 
-// SetHardQuota asks the kernel to enforce a quota of bytes on volume name.
-// That needs project quotas: an ext4 or xfs filesystem mounted with
-// prjquota. Where they are not configured it returns ErrUnsupported with a
-// plain sentence, and only the soft quota (Check, Reserve, the monitor)
-// applies.
+// SetHardQuota asks the kernel to enforce a block limit of bytes on volume
+// name, so that writes past it fail with EDQUOT whoever makes them. That
+// needs project quotas: an ext4 or xfs filesystem mounted with prjquota (and
+// a kernel built with quota support). SetHardQuota then gives the volume's
+// directory and contents the project id ProjectID(path), inherited by new
+// entries, and sets that project's limit with quotactl(2). Where project
+// quotas are not configured it returns ErrUnsupported with a plain sentence,
+// and only the soft quota (Check, Reserve, the monitor) applies.
 func (m *VolumeManager) SetHardQuota(ctx context.Context, name string, bytes int64) error {
 	v, err := m.Get(ctx, name)
 	if err != nil {
