@@ -1,0 +1,76 @@
+package cache_test
+
+import (
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/cache/cachetest"
+	"github.com/HamiGames/lucid-data/internal/testenv"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.M(m)) }
+
+// redisFactory returns a conformance factory over clients made by newRDB;
+// every call of newRDB must return a separate connection pool.
+func redisFactory(newRDB func(t *testing.T) redis.UniversalClient) cachetest.Factory {
+	return cachetest.Factory{
+		Cache: func(t *testing.T) cache.Cache {
+			c, err := cache.NewRedisCache(newRDB(t), cache.CacheOptions{Entity: testenv.Namespace(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		Lockers: func(t *testing.T, n int) []cache.Locker {
+			ns := testenv.Namespace(t)
+			var ls []cache.Locker
+			for range n {
+				l, err := cache.NewRedisLocker(newRDB(t), cache.LockerOptions{Entity: ns})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ls = append(ls, l)
+			}
+			return ls
+		},
+	}
+}
+
+func memoryFactory() cachetest.Factory {
+	return cachetest.Factory{
+		Cache: func(t *testing.T) cache.Cache {
+			c, err := cache.NewMemory().Cache(cache.CacheOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		Lockers: func(t *testing.T, n int) []cache.Locker {
+			m := cache.NewMemory()
+			var ls []cache.Locker
+			for range n {
+				l, err := m.Locker(cache.LockerOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ls = append(ls, l)
+			}
+			return ls
+		},
+	}
+}
+
+func TestConformanceRedis(t *testing.T) {
+	cachetest.Run(t, redisFactory(func(t *testing.T) redis.UniversalClient { return testenv.Redis(t) }))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	cachetest.Run(t, redisFactory(func(t *testing.T) redis.UniversalClient { return testenv.RedisCluster(t) }))
+}
+
+func TestConformanceMemory(t *testing.T) {
+	cachetest.Run(t, memoryFactory())
+}

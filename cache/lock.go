@@ -1,0 +1,365 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+)
+
+// Locker hands out named distributed locks.
+//
+// What a lock guarantees: a lease plus a fencing token. While the lease
+// has not expired on the Redis master, at most one holder exists; every
+// successful Obtain returns a fencing token strictly greater than any
+// token issued before for that name. What it does not guarantee: mutual
+// exclusion across a Redis failover (replication is asynchronous, a
+// promoted replica may not know the lock), or across a holder that
+// stalls longer than its lease (GC pause, swapped-out process). Protect
+// the resource itself by passing Fence with every write and having the
+// resource reject tokens older than the newest it has seen; watch
+// Lock.Context to stop work as soon as the lease is known to be lost.
+type Locker interface {
+	// Obtain acquires the lock name. Without a retry policy it tries
+	// once; with one it retries with backoff and jitter until it gets the
+	// lock, the attempts run out (ErrLockNotObtained) or ctx is done
+	// (ctx's error). Redis failures are returned at once (ErrUnavailable).
+	Obtain(ctx context.Context, name string, opts LockOptions) (Lock, error)
+}
+
+// Lock is a held lease. Methods are safe for concurrent use.
+type Lock interface {
+	// Name returns the name passed to Obtain.
+	Name() string
+	// Fence returns the fencing token: strictly increasing per name.
+	Fence() int64
+	// Context is cancelled when the lock is released or known to be
+	// lost (context.Cause tells which: ErrLockExpired, ErrLockTaken or
+	// context.Canceled after Release). Without a watchdog it is
+	// cancelled when the lease runs out by the local clock.
+	Context() context.Context
+	// Refresh extends the lease to ttl from now (0: the lock's TTL). It
+	// fails with ErrLockExpired or ErrLockTaken (both ErrLockNotHeld)
+	// once the lease is lost, and keeps failing once Context was
+	// cancelled for a lost lease (even if the local clock ran out a few
+	// milliseconds before the server's).
+	Refresh(ctx context.Context, ttl time.Duration) error
+	// Release gives the lock up. It fails with ErrLockNotHeld (as
+	// ErrLockExpired or ErrLockTaken) if the lease was already lost,
+	// and never deletes another owner's lock.
+	Release(ctx context.Context) error
+}
+
+// LockOptions configures one Obtain. The zero value means a
+// lucidkeys.LockTTL lease, a single attempt and a watchdog.
+type LockOptions struct {
+	// TTL is the lease; 0 means lucidkeys.LockTTL; negative or below
+	// 1ms is ErrInvalid.
+	TTL time.Duration
+	// Retry, if set, makes Obtain wait for a held lock.
+	Retry *Backoff
+	// NoWatchdog disables the goroutine that refreshes the lease every
+	// TTL/3 and cancels Context when a refresh finds the lock lost.
+	NoWatchdog bool
+}
+
+// Backoff is an exponential backoff with jitter: the n-th wait is drawn
+// uniformly from [d/2, d] with d = min(Max, Min·2ⁿ). Waits never outlast
+// the caller's ctx.
+type Backoff struct {
+	Min      time.Duration // first wait; default 10ms
+	Max      time.Duration // cap; default 1s
+	Attempts int           // total attempts including the first; 0 = until ctx is done
+}
+
+func (b *Backoff) wait(n int) time.Duration {
+	lo, hi := b.Min, b.Max
+	if lo <= 0 {
+		lo = 10 * time.Millisecond
+	}
+	if hi <= 0 {
+		hi = time.Second
+	}
+	d := lo
+	for i := 0; i < n && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	return d/2 + mrand.N(d/2+1)
+}
+
+// LockerOptions configures a Locker. The zero value is usable.
+type LockerOptions struct {
+	// Entity is the key's entity segment: a lock named n lives at
+	// lucid:lock:{entity}:{n} and its fencing counter at
+	// lucid:lock:{entity}:{n}:fence — one hash tag, one Cluster slot.
+	// Default "lock".
+	Entity string
+	// Logger receives watchdog events; nil discards.
+	Logger *slog.Logger
+}
+
+func lockTTL(ttl time.Duration) (time.Duration, error) {
+	switch {
+	case ttl == 0:
+		return lucidkeys.LockTTL, nil
+	case ttl < time.Millisecond:
+		return 0, invalidf("lock TTL %v: want 0 (default) or at least 1ms", ttl)
+	}
+	return ttl, nil
+}
+
+// Scripts. KEYS[1] is the lock, KEYS[2] its fencing counter (same slot).
+var (
+	obtainScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return 0`)
+	// 1: done; 0: no lock (expired); -1: another owner.
+	refreshScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if v then return -1 end
+return 0`)
+	releaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+if v then return -1 end
+return 0`)
+)
+
+// RedisLocker is the Redis implementation of Locker.
+type RedisLocker struct {
+	rdb    redis.UniversalClient
+	entity string
+	log    *slog.Logger
+}
+
+var _ Locker = (*RedisLocker)(nil)
+
+// NewRedisLocker returns a Locker on rdb.
+func NewRedisLocker(rdb redis.UniversalClient, opts LockerOptions) (*RedisLocker, error) {
+	if rdb == nil {
+		return nil, invalidf("redis client is nil")
+	}
+	e := opts.Entity
+	if e == "" {
+		e = "lock"
+	}
+	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceLock, e); err != nil {
+		return nil, fmt.Errorf("cache: locker entity: %w: %w", ErrInvalid, err)
+	}
+	return &RedisLocker{rdb: rdb, entity: e, log: logger(opts.Logger)}, nil
+}
+
+// Keys returns the lock key and fencing counter key of name.
+func (l *RedisLocker) Keys(name string) (lock, fence string, err error) {
+	k, err := lucidkeys.NewTaggedKey(lucidkeys.ServiceLock, l.entity, name, "")
+	if err != nil {
+		return "", "", fmt.Errorf("cache: lock name: %w: %w", ErrInvalid, err)
+	}
+	f := k
+	f.ID = "fence"
+	return k.String(), f.String(), nil
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Obtain implements Locker.
+func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions) (Lock, error) {
+	key, fence, err := l.Keys(name)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := lockTTL(opts.TTL)
+	if err != nil {
+		return nil, err
+	}
+	token := newToken()
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		n, err := obtainScript.Run(ctx, l.rdb, []string{key, fence}, token, ttl.Milliseconds()).Int64()
+		if err != nil {
+			return nil, wrapErr(ctx, "lock obtain", err)
+		}
+		if n > 0 {
+			return newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, &redisLockOps{l: l, key: key, token: token}), nil
+		}
+		if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
+			return nil, fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
+		}
+		t := time.NewTimer(opts.Retry.wait(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// lockOps is what a lock implementation provides to lockState.
+type lockOps interface {
+	// refresh and release return 1 (done), 0 (expired), -1 (taken).
+	refresh(ctx context.Context, ttl time.Duration) (int64, error)
+	release(ctx context.Context) (int64, error)
+}
+
+type redisLockOps struct {
+	l     *RedisLocker
+	key   string
+	token string
+}
+
+func (o *redisLockOps) refresh(ctx context.Context, ttl time.Duration) (int64, error) {
+	n, err := refreshScript.Run(ctx, o.l.rdb, []string{o.key}, o.token, ttl.Milliseconds()).Int64()
+	return n, wrapErr(ctx, "lock refresh", err)
+}
+
+func (o *redisLockOps) release(ctx context.Context) (int64, error) {
+	n, err := releaseScript.Run(ctx, o.l.rdb, []string{o.key}, o.token).Int64()
+	return n, wrapErr(ctx, "lock release", err)
+}
+
+// lockState is the implementation-independent part of a Lock: the
+// lease clock, the watchdog and the Context.
+type lockState struct {
+	name   string
+	fence  int64
+	ops    lockOps
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	ttl      time.Duration
+	timer    *time.Timer // fires at the local lease end
+	released bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLockState(name string, fence int64, ttl time.Duration, start time.Time, noWatchdog bool, log *slog.Logger, ops lockOps) *lockState {
+	s := &lockState{name: name, fence: fence, ops: ops, log: log, ttl: ttl}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.timer = time.AfterFunc(time.Until(start.Add(ttl)), func() { s.cancel(ErrLockExpired) })
+	if !noWatchdog {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.watchdog()
+	}
+	return s
+}
+
+func (s *lockState) Name() string             { return s.name }
+func (s *lockState) Fence() int64             { return s.fence }
+func (s *lockState) Context() context.Context { return s.ctx }
+
+func (s *lockState) watchdog() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		every := s.ttl / 3
+		s.mu.Unlock()
+		t := time.NewTimer(every)
+		select {
+		case <-s.stop:
+			t.Stop()
+			return
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, every)
+		err := s.Refresh(ctx, 0)
+		cancel()
+		if errors.Is(err, ErrLockNotHeld) {
+			s.log.Warn("cache: lock lost", "lock", s.name, "err", err)
+			return
+		}
+		if err != nil {
+			s.log.Warn("cache: lock refresh failed; retrying until the lease ends", "lock", s.name, "err", err)
+		}
+	}
+}
+
+func lockResult(name string, n int64) error {
+	switch n {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("cache: lock %q: %w", name, ErrLockExpired)
+	}
+	return fmt.Errorf("cache: lock %q: %w", name, ErrLockTaken)
+}
+
+func (s *lockState) Refresh(ctx context.Context, ttl time.Duration) error {
+	s.mu.Lock()
+	released := s.released
+	if ttl == 0 {
+		ttl = s.ttl
+	}
+	s.mu.Unlock()
+	if ttl < time.Millisecond {
+		return invalidf("lock TTL %v: want 0 (the lock's TTL) or at least 1ms", ttl)
+	}
+	if released {
+		return fmt.Errorf("cache: lock %q: released: %w", s.name, ErrLockNotHeld)
+	}
+	if cause := context.Cause(s.ctx); errors.Is(cause, ErrLockNotHeld) {
+		// Once the holder has been told the lease is over, it stays over.
+		return fmt.Errorf("cache: lock %q: %w", s.name, cause)
+	}
+	start := time.Now()
+	n, err := s.ops.refresh(ctx, ttl)
+	if err != nil {
+		return err
+	}
+	if err := lockResult(s.name, n); err != nil {
+		s.cancel(errors.Unwrap(err))
+		return err
+	}
+	s.mu.Lock()
+	if s.ctx.Err() == nil {
+		s.ttl = ttl
+		s.timer.Reset(time.Until(start.Add(ttl)))
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *lockState) Release(ctx context.Context) error {
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return fmt.Errorf("cache: lock %q: already released: %w", s.name, ErrLockNotHeld)
+	}
+	s.released = true
+	s.mu.Unlock()
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+	s.timer.Stop()
+	n, err := s.ops.release(ctx)
+	if err == nil {
+		err = lockResult(s.name, n)
+	}
+	s.cancel(context.Canceled)
+	return err
+}

@@ -1,0 +1,291 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+)
+
+// Memory is an in-process stand-in for a Redis server, for users' unit
+// tests and single-process deployments. Implementations made from one
+// Memory share its state, like clients of one Redis. It passes the same
+// cachetest conformance suite as Redis. Expired entries are dropped when
+// touched; a Memory holds at most what callers keep alive in it.
+type Memory struct {
+	mu    sync.Mutex
+	kv    map[string]memEntry
+	fence map[string]int64
+}
+
+type memEntry struct {
+	val []byte
+	exp time.Time // zero: no expiry
+}
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}}
+}
+
+// get returns the live entry under k; m.mu must be held.
+func (m *Memory) get(k string, now time.Time) (memEntry, bool) {
+	e, ok := m.kv[k]
+	if ok && !e.exp.IsZero() && !now.Before(e.exp) {
+		delete(m.kv, k)
+		return memEntry{}, false
+	}
+	return e, ok
+}
+
+func expiry(now time.Time, ttl time.Duration) time.Time {
+	if ttl == NoExpiry {
+		return time.Time{}
+	}
+	return now.Add(ttl)
+}
+
+// MemoryCache is the in-memory implementation of Cache.
+type MemoryCache struct {
+	m *Memory
+	*cacheCore
+}
+
+var _ Cache = (*MemoryCache)(nil)
+
+// Cache returns a Cache on m.
+func (m *Memory) Cache(opts CacheOptions) (*MemoryCache, error) {
+	core, err := newCacheCore(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &MemoryCache{m: m, cacheCore: core}, nil
+}
+
+// Get implements Cache.
+func (c *MemoryCache) Get(ctx context.Context, key string) ([]byte, error) {
+	k, err := c.key(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cache: get: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	e, ok := c.m.get(k, time.Now())
+	if !ok {
+		return nil, fmt.Errorf("cache: get: %w", ErrNotFound)
+	}
+	return append([]byte{}, e.val...), nil
+}
+
+// Set implements Cache.
+func (c *MemoryCache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	k, err := c.key(key)
+	if err != nil {
+		return err
+	}
+	if err := c.value(value); err != nil {
+		return err
+	}
+	if ttl, err = c.ttl(ttl); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: set: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	c.m.kv[k] = memEntry{val: append([]byte{}, value...), exp: expiry(time.Now(), ttl)}
+	return nil
+}
+
+// Delete implements Cache.
+func (c *MemoryCache) Delete(ctx context.Context, key string) (bool, error) {
+	k, err := c.key(key)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("cache: delete: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	_, ok := c.m.get(k, time.Now())
+	delete(c.m.kv, k)
+	return ok, nil
+}
+
+// Exists implements Cache.
+func (c *MemoryCache) Exists(ctx context.Context, key string) (bool, error) {
+	k, err := c.key(key)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("cache: exists: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	_, ok := c.m.get(k, time.Now())
+	return ok, nil
+}
+
+// TTL implements Cache.
+func (c *MemoryCache) TTL(ctx context.Context, key string) (time.Duration, error) {
+	k, err := c.key(key)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("cache: ttl: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	now := time.Now()
+	e, ok := c.m.get(k, now)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("cache: ttl: %w", ErrNotFound)
+	case e.exp.IsZero():
+		return NoExpiry, nil
+	}
+	return e.exp.Sub(now).Truncate(time.Millisecond), nil
+}
+
+// Expire implements Cache.
+func (c *MemoryCache) Expire(ctx context.Context, key string, ttl time.Duration) error {
+	k, err := c.key(key)
+	if err != nil {
+		return err
+	}
+	if ttl, err = c.ttl(ttl); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: expire: %w", err)
+	}
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	now := time.Now()
+	e, ok := c.m.get(k, now)
+	if !ok {
+		return fmt.Errorf("cache: expire: %w", ErrNotFound)
+	}
+	e.exp = expiry(now, ttl)
+	c.m.kv[k] = e
+	return nil
+}
+
+// GetOrLoad implements Cache.
+func (c *MemoryCache) GetOrLoad(ctx context.Context, key string, ttl time.Duration, load Loader) ([]byte, error) {
+	return c.getOrLoad(ctx, c, key, ttl, load)
+}
+
+// MemoryLocker is the in-memory implementation of Locker.
+type MemoryLocker struct {
+	m      *Memory
+	entity string
+	log    *slog.Logger
+}
+
+var _ Locker = (*MemoryLocker)(nil)
+
+// Locker returns a Locker on m.
+func (m *Memory) Locker(opts LockerOptions) (*MemoryLocker, error) {
+	e := opts.Entity
+	if e == "" {
+		e = "lock"
+	}
+	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceLock, e); err != nil {
+		return nil, fmt.Errorf("cache: locker entity: %w: %w", ErrInvalid, err)
+	}
+	return &MemoryLocker{m: m, entity: e, log: logger(opts.Logger)}, nil
+}
+
+// Obtain implements Locker.
+func (l *MemoryLocker) Obtain(ctx context.Context, name string, opts LockOptions) (Lock, error) {
+	k, err := lucidkeys.NewTaggedKey(lucidkeys.ServiceLock, l.entity, name, "")
+	if err != nil {
+		return nil, fmt.Errorf("cache: lock name: %w: %w", ErrInvalid, err)
+	}
+	ttl, err := lockTTL(opts.TTL)
+	if err != nil {
+		return nil, err
+	}
+	key, token := k.String(), newToken()
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("cache: lock %q: %w", name, err)
+		}
+		start := time.Now()
+		l.m.mu.Lock()
+		_, held := l.m.get(key, start)
+		var fence int64
+		if !held {
+			l.m.kv[key] = memEntry{val: []byte(token), exp: start.Add(ttl)}
+			l.m.fence[key]++
+			fence = l.m.fence[key]
+		}
+		l.m.mu.Unlock()
+		if !held {
+			return newLockState(name, fence, ttl, start, opts.NoWatchdog, l.log, &memLockOps{m: l.m, key: key, token: token}), nil
+		}
+		if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
+			return nil, fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
+		}
+		t := time.NewTimer(opts.Retry.wait(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+type memLockOps struct {
+	m     *Memory
+	key   string
+	token string
+}
+
+func (o *memLockOps) check(ctx context.Context, now time.Time) (memEntry, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return memEntry{}, 0, fmt.Errorf("cache: lock: %w", err)
+	}
+	e, ok := o.m.get(o.key, now)
+	switch {
+	case !ok:
+		return e, 0, nil
+	case string(e.val) != o.token:
+		return e, -1, nil
+	}
+	return e, 1, nil
+}
+
+func (o *memLockOps) refresh(ctx context.Context, ttl time.Duration) (int64, error) {
+	o.m.mu.Lock()
+	defer o.m.mu.Unlock()
+	now := time.Now()
+	e, n, err := o.check(ctx, now)
+	if n == 1 {
+		e.exp = now.Add(ttl)
+		o.m.kv[o.key] = e
+	}
+	return n, err
+}
+
+func (o *memLockOps) release(ctx context.Context) (int64, error) {
+	o.m.mu.Lock()
+	defer o.m.mu.Unlock()
+	_, n, err := o.check(ctx, time.Now())
+	if n == 1 {
+		delete(o.m.kv, o.key)
+	}
+	return n, err
+}
