@@ -36,6 +36,18 @@ func redisFactory(newRDB func(t *testing.T) redis.UniversalClient) cachetest.Fac
 			}
 			return ls
 		},
+		Limiters: func(t *testing.T, n int) []cache.Limiter {
+			ns := testenv.Namespace(t)
+			var ls []cache.Limiter
+			for range n {
+				l, err := cache.NewRedisLimiter(newRDB(t), cache.LimiterOptions{Entity: ns})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ls = append(ls, l)
+			}
+			return ls
+		},
 	}
 }
 
@@ -53,6 +65,18 @@ func memoryFactory() cachetest.Factory {
 			var ls []cache.Locker
 			for range n {
 				l, err := m.Locker(cache.LockerOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ls = append(ls, l)
+			}
+			return ls
+		},
+		Limiters: func(t *testing.T, n int) []cache.Limiter {
+			m := cache.NewMemory()
+			var ls []cache.Limiter
+			for range n {
+				l, err := m.Limiter(cache.LimiterOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -19,6 +19,7 @@ type Memory struct {
 	mu    sync.Mutex
 	kv    map[string]memEntry
 	fence map[string]int64
+	rl    map[string]*memLog
 }
 
 type memEntry struct {
@@ -28,7 +29,7 @@ type memEntry struct {
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}}
+	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}}
 }
 
 // get returns the live entry under k; m.mu must be held.

@@ -24,6 +24,8 @@ type Factory struct {
 	// Lockers returns n Lockers that share one namespace, each on its own
 	// connection pool where the implementation has one (two clients).
 	Lockers func(t *testing.T, n int) []cache.Locker
+	// Limiters returns n Limiters that share one namespace.
+	Limiters func(t *testing.T, n int) []cache.Limiter
 }
 
 // Run runs every part of the suite f can make implementations for.
@@ -38,6 +40,7 @@ func Run(t *testing.T, f Factory) {
 	}
 	part("Cache", f.Cache != nil, func(t *testing.T) { TestCache(t, f.Cache) })
 	part("Locker", f.Lockers != nil, func(t *testing.T) { TestLocker(t, f.Lockers) })
+	part("Limiter", f.Limiters != nil, func(t *testing.T) { TestLimiter(t, f.Limiters) })
 }
 
 func ctxT(t *testing.T) context.Context {
