@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +77,7 @@ func mongoProduct(ctx context.Context, c *mongo.Client) (product, version string
 	version, _ = info["version"].(string)
 	if fv, ok := info["ferretdbVersion"].(string); ok {
 		if fv == "unknown" || fv == "" {
-			fv = embedded.FerretDBVersion() // embedded builds carry no version stamp
+			fv = ferretDBVersion()
 		}
 		return "FerretDB", fv + " (reports MongoDB " + version + ")", nil
 	}
@@ -170,4 +173,24 @@ func (m *MongoProcess) Stop() {
 		_ = m.s.Close()
 		m.s = nil
 	}
+}
+
+// ferretDBVersion is the FerretDB module version linked in. Embedded builds
+// carry no version stamp, and test binaries no dependency list, so the
+// module's go.mod is the fallback.
+func ferretDBVersion() string {
+	if v := embedded.FerretDBVersion(); v != "unknown" {
+		return v
+	}
+	_, self, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "..", "go.mod"))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/FerretDB/FerretDB" {
+			return f[1]
+		}
+	}
+	return "unknown"
 }
