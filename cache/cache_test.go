@@ -48,6 +48,13 @@ func redisFactory(newRDB func(t *testing.T) redis.UniversalClient) cachetest.Fac
 			}
 			return ls
 		},
+		Sessions: func(t *testing.T, opts cache.SessionOptions) cache.SessionStore {
+			s, err := cache.NewRedisSessions(newRDB(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
 	}
 }
 
@@ -83,6 +90,13 @@ func memoryFactory() cachetest.Factory {
 				ls = append(ls, l)
 			}
 			return ls
+		},
+		Sessions: func(t *testing.T, opts cache.SessionOptions) cache.SessionStore {
+			s, err := cache.NewMemory().Sessions(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
 		},
 	}
 }

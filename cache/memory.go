@@ -20,6 +20,9 @@ type Memory struct {
 	kv    map[string]memEntry
 	fence map[string]int64
 	rl    map[string]*memLog
+
+	sessions map[string]memSession
+	users    map[string]map[string]bool
 }
 
 type memEntry struct {
@@ -29,7 +32,8 @@ type memEntry struct {
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}}
+	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{},
+		sessions: map[string]memSession{}, users: map[string]map[string]bool{}}
 }
 
 // get returns the live entry under k; m.mu must be held.

@@ -26,6 +26,8 @@ type Factory struct {
 	Lockers func(t *testing.T, n int) []cache.Locker
 	// Limiters returns n Limiters that share one namespace.
 	Limiters func(t *testing.T, n int) []cache.Limiter
+	// Sessions returns a SessionStore with opts.
+	Sessions func(t *testing.T, opts cache.SessionOptions) cache.SessionStore
 }
 
 // Run runs every part of the suite f can make implementations for.
@@ -41,6 +43,7 @@ func Run(t *testing.T, f Factory) {
 	part("Cache", f.Cache != nil, func(t *testing.T) { TestCache(t, f.Cache) })
 	part("Locker", f.Lockers != nil, func(t *testing.T) { TestLocker(t, f.Lockers) })
 	part("Limiter", f.Limiters != nil, func(t *testing.T) { TestLimiter(t, f.Limiters) })
+	part("Sessions", f.Sessions != nil, func(t *testing.T) { TestSessions(t, f.Sessions) })
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -1,0 +1,102 @@
+package cachetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/lucidkeys"
+)
+
+// TestSessions checks a SessionStore. newStore returns a store; user ids
+// the suite uses are unique per call of TestSessions' subtests.
+func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOptions) cache.SessionStore) {
+	user := func(t *testing.T) string { return "u" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000000") }
+	for _, hashed := range []bool{false, true} {
+		name := "Plain"
+		if hashed {
+			name = "Hashed"
+		}
+		t.Run(name, func(t *testing.T) {
+			s, ctx := newStore(t, cache.SessionOptions{HashTokens: hashed}), ctxT(t)
+			u := user(t)
+			a, err := s.Create(ctx, u, map[string]string{"role": "admin"}, 0)
+			noErr(t, err, "create")
+			if len(a.Token) < 43 {
+				t.Fatalf("token %q shorter than 32 bytes base64url", a.Token)
+			}
+			if hashed == (a.ID == a.Token) {
+				t.Fatalf("hashed=%v but ID==Token is %v", hashed, a.ID == a.Token)
+			}
+			if d := time.Until(a.ExpiresAt); d <= lucidkeys.SessionTTL-time.Minute || d > lucidkeys.SessionTTL {
+				t.Fatalf("default expiry in %v, want about %v", d, lucidkeys.SessionTTL)
+			}
+			g, err := s.Get(ctx, a.Token)
+			noErr(t, err, "get")
+			if g.UserID != u || g.Values["role"] != "admin" || g.ID != a.ID || g.Token != "" {
+				t.Fatalf("get = %+v", g)
+			}
+			b, err := s.Create(ctx, u, nil, time.Hour)
+			noErr(t, err, "create 2")
+			list, err := s.List(ctx, u)
+			noErr(t, err, "list")
+			if len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
+				t.Fatalf("list = %+v", list)
+			}
+			noErr(t, s.Extend(ctx, a.Token, 2*time.Hour), "extend")
+			g, err = s.Get(ctx, a.Token)
+			noErr(t, err, "get after extend")
+			if d := time.Until(g.ExpiresAt); d < time.Hour+50*time.Minute {
+				t.Fatalf("expiry after extend in %v", d)
+			}
+			noErr(t, s.Delete(ctx, a.Token), "delete")
+			_, err = s.Get(ctx, a.Token)
+			wantErr(t, err, cache.ErrNotFound, "get deleted")
+			wantErr(t, s.Delete(ctx, a.Token), cache.ErrNotFound, "delete twice")
+			wantErr(t, s.Extend(ctx, a.Token, 0), cache.ErrNotFound, "extend deleted")
+			_, err = s.Create(ctx, u, nil, time.Hour)
+			noErr(t, err, "create 3")
+			n, err := s.RevokeAll(ctx, u)
+			if err != nil || n != 2 {
+				t.Fatalf("revoke all = %d, %v; want 2", n, err)
+			}
+			_, err = s.Get(ctx, b.Token)
+			wantErr(t, err, cache.ErrNotFound, "get revoked")
+			if list, err := s.List(ctx, u); err != nil || len(list) != 0 {
+				t.Fatalf("list after revoke = %v, %v", list, err)
+			}
+		})
+	}
+	t.Run("ExpiryToTheSecond", func(t *testing.T) {
+		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
+		u := user(t)
+		a, err := s.Create(ctx, u, nil, time.Second)
+		noErr(t, err, "create")
+		_, err = s.Get(ctx, a.Token)
+		noErr(t, err, "get before expiry")
+		time.Sleep(1100 * time.Millisecond)
+		_, err = s.Get(ctx, a.Token)
+		wantErr(t, err, cache.ErrNotFound, "get after expiry")
+		if list, err := s.List(ctx, u); err != nil || len(list) != 0 {
+			t.Fatalf("list shows expired: %v, %v", list, err)
+		}
+	})
+	t.Run("BadInput", func(t *testing.T) {
+		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
+		_, err := s.Create(ctx, "", nil, 0)
+		wantErr(t, err, cache.ErrInvalid, "empty user")
+		_, err = s.Create(ctx, "u{1}", nil, 0)
+		wantErr(t, err, cache.ErrInvalid, "brace user")
+		_, err = s.Create(ctx, "u1", nil, -time.Second)
+		wantErr(t, err, cache.ErrInvalid, "negative ttl")
+		_, err = s.Create(ctx, "u1", map[string]string{"big": strings.Repeat("x", cache.MaxSessionValuesSize)}, 0)
+		wantErr(t, err, cache.ErrInvalid, "oversized values")
+		for _, tok := range []string{"", "short", strings.Repeat("!", 50), strings.Repeat("a", 1000)} {
+			_, err = s.Get(ctx, tok)
+			wantErr(t, err, cache.ErrInvalid, "token "+tok)
+		}
+		_, err = s.Get(ctx, strings.Repeat("A", 43))
+		wantErr(t, err, cache.ErrNotFound, "unknown well-formed token")
+	})
+}
