@@ -12,7 +12,9 @@ import (
 // TestSessions checks a SessionStore. newStore returns a store; user ids
 // the suite uses are unique per call of TestSessions' subtests.
 func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOptions) cache.SessionStore) {
-	user := func(t *testing.T) string { return "u" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000000") }
+	user := func(t *testing.T) string {
+		return "u" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000000")
+	}
 	for _, hashed := range []bool{false, true} {
 		name := "Plain"
 		if hashed {
