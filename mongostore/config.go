@@ -1,0 +1,350 @@
+package mongostore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// Defaults used for zero Config fields.
+const (
+	DefaultURI                    = "mongodb://127.0.0.1:27017/"
+	DefaultDatabase               = "lucid"
+	DefaultAppName                = "lucid-data"
+	DefaultConnectTimeout         = 10 * time.Second
+	DefaultServerSelectionTimeout = 10 * time.Second
+	DefaultRetryAttempts          = 3
+	DefaultRetryBaseDelay         = 50 * time.Millisecond
+	DefaultRetryMaxDelay          = 2 * time.Second
+)
+
+// Config configures Connect. The zero value connects to DefaultURI, database
+// DefaultDatabase, with the driver's pool (max 100), retryable reads and
+// writes on, primary read preference, the server's default write concern and
+// client-side validation against the Lucid schema.
+type Config struct {
+	// URI is a MongoDB connection string. Credentials may be given here or
+	// in Username/Password; either way they never appear in logs or errors.
+	URI string
+	// Database is the database name. Empty: the URI's path, else DefaultDatabase.
+	Database string
+	// AppName is sent to the server in the handshake (visible in its logs
+	// and currentOp). Empty: DefaultAppName.
+	AppName string
+
+	// MaxPoolSize and MinPoolSize bound connections per server. 0: the
+	// driver's defaults (100 and 0).
+	MaxPoolSize uint64
+	MinPoolSize uint64
+	// MaxConnIdleTime closes idle pooled connections after this long. 0: never.
+	MaxConnIdleTime time.Duration
+
+	// ConnectTimeout bounds establishing one connection (DefaultConnectTimeout).
+	ConnectTimeout time.Duration
+	// ServerSelectionTimeout bounds finding a suitable server for an
+	// operation; when it passes the operation fails with ErrUnavailable
+	// (DefaultServerSelectionTimeout).
+	ServerSelectionTimeout time.Duration
+	// Timeout, when set, bounds every operation (the driver's client-side
+	// operation timeout) in addition to the ctx deadline.
+	Timeout time.Duration
+
+	// DisableRetryReads and DisableRetryWrites turn off the driver's single
+	// built-in retry (on by default; retryable writes need a replica set or
+	// mongos and are ignored by standalone servers).
+	DisableRetryReads  bool
+	DisableRetryWrites bool
+
+	// TLS, when non-nil, enables TLS with this configuration.
+	TLS *tls.Config
+	// Username and Password authenticate (overriding the URI's). AuthSource
+	// defaults to "admin"; AuthMechanism to the server's negotiation
+	// (SCRAM-SHA-256 / SCRAM-SHA-1).
+	Username      string
+	Password      string
+	AuthSource    string
+	AuthMechanism string
+
+	// ReadPreference is "primary" (default), "primaryPreferred",
+	// "secondary", "secondaryPreferred" or "nearest".
+	ReadPreference string
+	// WriteConcern is "" (server default), "majority", or a number of
+	// members ("1", "2", ...). Journal adds j:true.
+	WriteConcern string
+	Journal      bool
+
+	// ReplicaSet names the replica set to require; Direct connects to the
+	// single host of the URI without discovering the topology.
+	ReplicaSet string
+	Direct     bool
+
+	// Retry is the SDK's retry of transient errors for idempotent
+	// operations (reads, and writes whose ctx is marked with Idempotent).
+	Retry RetryPolicy
+
+	// Schema validates documents client-side before writes; nil means
+	// LucidSchema(). Set SkipValidation to write without client-side checks.
+	Schema         *Schema
+	SkipValidation bool
+
+	// Logger receives connection and schema events. Nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is the MongoDB store: a connected client, one database, the schema
+// registry and the probed server features. It implements Store. Create one
+// with Connect and share it; it is safe for concurrent use.
+type DB struct {
+	client *mongo.Client
+	db     *mongo.Database
+	cfg    Config
+	schema *Schema
+	log    *slog.Logger
+	secret []string // strings that must never appear in errors
+
+	closeOnce sync.Once
+	closeErr  error
+
+	featMu sync.Mutex
+	feat   *Features
+}
+
+var _ Store = (*DB)(nil)
+
+// Connect builds a client from cfg and verifies the server answers a ping
+// within ctx; on failure the client is disconnected again and the error
+// wraps ErrUnavailable (server not reachable) or ErrInvalid (bad Config).
+func Connect(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.URI == "" {
+		cfg.URI = DefaultURI
+	}
+	d := &DB{cfg: cfg, log: cfg.Logger, schema: cfg.Schema}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.schema == nil {
+		d.schema = LucidSchema()
+	}
+	d.secret = secretsOf(cfg)
+	opts, dbName, err := d.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, d.mapErr("connect", "", err)
+	}
+	d.client = client
+	d.db = client.Database(dbName)
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		err = d.mapErr("connect", "", err)
+		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
+			err = &Error{Kind: ErrUnavailable, Op: "connect", Err: err}
+		}
+		return nil, err
+	}
+	d.log.Info("mongostore: connected", "uri", RedactURI(cfg.URI), "database", dbName)
+	return d, nil
+}
+
+func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
+	cfg := d.cfg
+	u, err := url.Parse(cfg.URI)
+	if err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
+		return nil, "", invalidf("connect", "URI %q is not a mongodb:// or mongodb+srv:// URL", RedactURI(cfg.URI))
+	}
+	dbName := cfg.Database
+	if dbName == "" {
+		dbName = strings.TrimPrefix(u.Path, "/")
+	}
+	if dbName == "" {
+		dbName = DefaultDatabase
+	}
+	if strings.ContainsAny(dbName, "/\\. \"$\x00") || len(dbName) > 63 {
+		return nil, "", invalidf("connect", "database name %q: must not contain /\\. \"$ or NUL and must be at most 63 bytes", dbName)
+	}
+	o := options.Client().ApplyURI(cfg.URI)
+	app := cfg.AppName
+	if app == "" {
+		app = DefaultAppName
+	}
+	o.SetAppName(app)
+	if cfg.MaxPoolSize > 0 {
+		o.SetMaxPoolSize(cfg.MaxPoolSize)
+	}
+	if cfg.MinPoolSize > 0 {
+		o.SetMinPoolSize(cfg.MinPoolSize)
+	}
+	if cfg.MaxConnIdleTime > 0 {
+		o.SetMaxConnIdleTime(cfg.MaxConnIdleTime)
+	}
+	o.SetConnectTimeout(orDur(cfg.ConnectTimeout, DefaultConnectTimeout))
+	o.SetServerSelectionTimeout(orDur(cfg.ServerSelectionTimeout, DefaultServerSelectionTimeout))
+	if cfg.Timeout > 0 {
+		o.SetTimeout(cfg.Timeout)
+	}
+	o.SetRetryReads(!cfg.DisableRetryReads)
+	o.SetRetryWrites(!cfg.DisableRetryWrites)
+	if cfg.TLS != nil {
+		o.SetTLSConfig(cfg.TLS)
+	}
+	if cfg.Username != "" || cfg.AuthMechanism != "" {
+		cred := options.Credential{
+			Username:      cfg.Username,
+			Password:      cfg.Password,
+			PasswordSet:   cfg.Password != "",
+			AuthSource:    cfg.AuthSource,
+			AuthMechanism: cfg.AuthMechanism,
+		}
+		if cred.AuthSource == "" {
+			cred.AuthSource = "admin"
+		}
+		o.SetAuth(cred)
+	}
+	if cfg.ReadPreference != "" {
+		mode, err := readpref.ModeFromString(cfg.ReadPreference)
+		if err != nil {
+			return nil, "", invalidf("connect", "read preference %q: want primary, primaryPreferred, secondary, secondaryPreferred or nearest", cfg.ReadPreference)
+		}
+		rp, err := readpref.New(mode)
+		if err != nil {
+			return nil, "", invalidf("connect", "read preference %q: %v", cfg.ReadPreference, err)
+		}
+		o.SetReadPreference(rp)
+	}
+	if cfg.WriteConcern != "" || cfg.Journal {
+		wc := &writeconcern.WriteConcern{}
+		switch {
+		case cfg.WriteConcern == "majority":
+			wc.W = "majority"
+		case cfg.WriteConcern != "":
+			n, err := strconv.Atoi(cfg.WriteConcern)
+			if err != nil || n < 0 {
+				return nil, "", invalidf("connect", "write concern %q: want \"majority\" or a member count", cfg.WriteConcern)
+			}
+			wc.W = n
+		}
+		if cfg.Journal {
+			j := true
+			wc.Journal = &j
+		}
+		o.SetWriteConcern(wc)
+	}
+	if cfg.ReplicaSet != "" {
+		o.SetReplicaSet(cfg.ReplicaSet)
+	}
+	if cfg.Direct {
+		o.SetDirect(true)
+	}
+	if err := o.Validate(); err != nil {
+		return nil, "", &Error{Kind: ErrInvalid, Op: "connect", Err: d.redactErr(err)}
+	}
+	return o, dbName, nil
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// secretsOf lists the credentials in cfg that errors must not show.
+func secretsOf(cfg Config) []string {
+	var s []string
+	if cfg.Password != "" {
+		s = append(s, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password))
+	}
+	if u, err := url.Parse(cfg.URI); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			s = append(s, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+		s = append(s, u.User.String())
+	}
+	return s
+}
+
+// redactErr returns err with any credential removed from its message; the
+// original stays reachable through Unwrap.
+func (d *DB) redactErr(err error) error {
+	if err == nil || len(d.secret) == 0 {
+		return err
+	}
+	msg := err.Error()
+	red := msg
+	for _, s := range d.secret {
+		if s != "" {
+			red = strings.ReplaceAll(red, s, "***")
+		}
+	}
+	if red == msg {
+		return err
+	}
+	return &redactedError{msg: red, err: err}
+}
+
+// RedactURI returns uri with its password replaced by "***", for logs.
+func RedactURI(uri string) string {
+	i := strings.Index(uri, "://")
+	if i < 0 {
+		return uri
+	}
+	rest := uri[i+3:]
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return uri
+	}
+	user := rest[:at]
+	if c := strings.Index(user, ":"); c >= 0 {
+		user = user[:c] + ":***"
+	}
+	return uri[:i+3] + user + rest[at:]
+}
+
+// Close disconnects the client. It is idempotent: later calls return the
+// first call's result.
+func (d *DB) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() {
+		if err := d.client.Disconnect(ctx); err != nil {
+			d.closeErr = d.mapErr("close", "", err)
+		}
+	})
+	return d.closeErr
+}
+
+// Client returns the driver's client: the escape hatch for anything this
+// package does not wrap.
+func (d *DB) Client() *mongo.Client { return d.client }
+
+// Database returns the driver's handle of the configured database.
+func (d *DB) Database() *mongo.Database { return d.db }
+
+// Collection returns the driver's handle of a collection of the database.
+func (d *DB) Collection(name lucidkeys.Collection) *mongo.Collection {
+	return d.db.Collection(string(name))
+}
+
+// Schema returns the schema registry used for validation and EnsureSchema.
+func (d *DB) Schema() *Schema { return d.schema }
+
+func (d *DB) String() string {
+	return fmt.Sprintf("mongostore.DB(%s/%s)", RedactURI(d.cfg.URI), d.db.Name())
+}

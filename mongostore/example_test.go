@@ -1,0 +1,103 @@
+package mongostore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/mongostore"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func ExampleConnect() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := mongostore.Connect(ctx, mongostore.Config{
+		URI:          "mongodb://127.0.0.1:27017/",
+		Database:     "lucid",
+		MaxPoolSize:  50,
+		WriteConcern: "majority",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close(context.Background())
+
+	if _, err := db.EnsureSchema(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_, err = db.InsertOne(ctx, lucidkeys.CollUsers, bson.D{
+		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "a@example.com"},
+		{Key: "role", Value: "user"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()},
+	})
+	var dup *mongostore.DuplicateError
+	if errors.As(err, &dup) {
+		log.Printf("already registered (index %s)", dup.Index)
+	}
+}
+
+func ExampleSchema_ValidateDocument() {
+	s := mongostore.LucidSchema()
+	err := s.ValidateDocument(lucidkeys.CollUsers, bson.D{
+		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "not-an-email"},
+		{Key: "role", Value: "user"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()},
+	})
+	var ve *mongostore.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field, ve.Rule)
+	}
+	err = s.ValidateUpdate(lucidkeys.CollSessions, bson.D{{Key: "$unset", Value: bson.D{{Key: "expires_at", Value: ""}}}})
+	fmt.Println(errors.Is(err, mongostore.ErrValidation), err)
+	// Output:
+	// email pattern
+	// true mongostore: sessions: validation failed: field expires_at: rule required: cannot $unset a required field
+}
+
+func ExampleFilter() {
+	// The value came from a request: {"$ne": ""} would match every user.
+	var untrusted any = bson.D{{Key: "$ne", Value: ""}}
+	_, err := mongostore.NewFilter().Eq("email", untrusted).Build()
+	fmt.Println(errors.Is(err, mongostore.ErrInjection), errors.Is(err, mongostore.ErrInvalid))
+
+	f, err := mongostore.NewFilter().Eq("email", "a@example.com").In("status", "active", "pending").Build()
+	fmt.Println(f, err)
+	// Output:
+	// true true
+	// {"email":{"$eq":"a@example.com"},"status":{"$in":["active","pending"]}} <nil>
+}
+
+func ExampleSanitizeFilter() {
+	_, err := mongostore.SanitizeFilter(bson.D{{Key: "$where", Value: "sleep(1000)"}})
+	fmt.Println(err)
+	f, err := mongostore.SanitizeFilter(bson.D{{Key: "amount", Value: bson.D{{Key: "$gte", Value: 10}}}})
+	fmt.Println(f, err)
+	// Output:
+	// mongostore: operator injection: operator $where is not allowed in place of a field name
+	// {"amount":{"$gte":{"$numberInt":"10"}}} <nil>
+}
+
+func ExampleCollection() {
+	type Session struct {
+		SessionID string    `bson:"session_id"`
+		UserID    string    `bson:"user_id"`
+		Status    string    `bson:"status"`
+		CreatedAt time.Time `bson:"created_at"`
+		ExpiresAt time.Time `bson:"expires_at"`
+	}
+	ctx := context.Background()
+	db, err := mongostore.Connect(ctx, mongostore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close(ctx)
+	sessions := mongostore.NewCollection[Session](db, lucidkeys.CollSessions)
+	for s, err := range sessions.All(ctx, bson.D{{Key: "user_id", Value: "u1"}}, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(s.SessionID, s.ExpiresAt)
+	}
+}

@@ -1,0 +1,179 @@
+package mongostore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/mongostore"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// FuzzSanitizeFilter: whatever JSON comes in, SanitizeFilter never panics,
+// and an accepted filter holds no forbidden operator and no $-key outside
+// the allowed list, at any depth.
+func FuzzSanitizeFilter(f *testing.F) {
+	for _, s := range []string{
+		`{"email":"a@b.c"}`, `{"email":{"$ne":""}}`, `{"$where":"1"}`, `{"a":{"$gt":1,"$lt":5}}`,
+		`{"$or":[{"a":1},{"b":{"$in":[1,2]}}]}`, `{"a":{"$elemMatch":{"b":{"$expr":1}}}}`,
+		`{"a":{"b":{"$function":{}}}}`, `{"a":{"$not":{"$regex":"x"}}}`, `{"a.$b":1}`, `{"":1}`,
+		`{"a":[{"$accumulator":1}]}`, `{"a":{"$gt":1,"b":2}}`, `{"a":{"$code":"x"}}`,
+	} {
+		f.Add(s)
+	}
+	allowed := map[string]bool{"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
+		"$in": true, "$nin": true, "$exists": true, "$and": true, "$or": true, "$nor": true, "$not": true,
+		"$size": true, "$all": true, "$elemMatch": true}
+	f.Fuzz(func(t *testing.T, js string) {
+		var doc bson.D
+		if err := bson.UnmarshalExtJSON([]byte(js), false, &doc); err != nil {
+			return
+		}
+		out, err := mongostore.SanitizeFilter(doc)
+		if err != nil {
+			if !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			return
+		}
+		b, err := bson.Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(bson.Raw, bool)
+		walk = func(r bson.Raw, isArray bool) {
+			elems, _ := r.Elements()
+			for _, e := range elems {
+				if !isArray && strings.HasPrefix(e.Key(), "$") && !allowed[e.Key()] {
+					t.Fatalf("accepted %s: key %q", js, e.Key())
+				}
+				switch e.Value().Type {
+				case bson.TypeEmbeddedDocument:
+					walk(e.Value().Document(), false)
+				case bson.TypeArray:
+					walk(bson.Raw(e.Value().Array()), true)
+				case bson.TypeJavaScript, bson.TypeCodeWithScope:
+					t.Fatalf("accepted JavaScript in %s", js)
+				}
+			}
+		}
+		walk(b, false)
+	})
+}
+
+// FuzzFilterEq: a value from a request, whatever its shape, either becomes
+// a literal {$eq: v} comparison or is rejected; never an operator.
+func FuzzFilterEq(f *testing.F) {
+	for _, s := range []string{`{"v":"x"}`, `{"v":{"$ne":""}}`, `{"v":[{"$gt":1}]}`, `{"v":{"a":{"$where":"1"}}}`, `{"v":1}`} {
+		f.Add("email", s)
+	}
+	f.Fuzz(func(t *testing.T, field, js string) {
+		var doc bson.D
+		if err := bson.UnmarshalExtJSON([]byte(js), false, &doc); err != nil || len(doc) == 0 {
+			return
+		}
+		out, err := mongostore.NewFilter().Eq(field, doc[0].Value).Build()
+		if err != nil {
+			if !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			return
+		}
+		if strings.HasPrefix(field, "$") || strings.Contains(field, ".$") || len(out) != 1 {
+			t.Fatalf("accepted field %q: %v", field, out)
+		}
+		b, _ := bson.Marshal(bson.D{{Key: "v", Value: doc[0].Value}})
+		if strings.Contains(string(b), "\x00$") || strings.HasPrefix(string(b[5:]), "$") {
+			// A $-key at any depth of the value must have been rejected.
+			var check func(bson.Raw)
+			check = func(r bson.Raw) {
+				elems, _ := r.Elements()
+				for _, e := range elems {
+					if strings.HasPrefix(e.Key(), "$") {
+						t.Fatalf("accepted value with key %q", e.Key())
+					}
+					if d, ok := e.Value().DocumentOK(); ok {
+						check(d)
+					}
+					if a, ok := e.Value().ArrayOK(); ok {
+						check(bson.Raw(a))
+					}
+				}
+			}
+			check(bson.Raw(b).Lookup("v").Value)
+		}
+	})
+}
+
+// FuzzValidateDocument: arbitrary bytes as a document never panic the
+// validator; the outcome is nil, ErrValidation or ErrInvalid (malformed
+// BSON); an accepted users document has every required field.
+func FuzzValidateDocument(f *testing.F) {
+	s := mongostore.LucidSchema()
+	for _, d := range goodDocs(1) {
+		b, _ := bson.Marshal(d)
+		f.Add(b)
+	}
+	b, _ := bson.Marshal(bson.D{{Key: "email", Value: bson.A{1, bson.D{{Key: "x", Value: 2}}}}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range lucidkeys.Collections() {
+			err := s.ValidateDocument(c, bson.Raw(data))
+			if err != nil && !errors.Is(err, mongostore.ErrValidation) && !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("%s: unexpected error %v", c, err)
+			}
+			if err == nil && c == lucidkeys.CollUsers {
+				for _, r := range []string{"user_id", "email", "role", "status", "created_at"} {
+					if _, lerr := bson.Raw(data).LookupErr(r); lerr != nil {
+						t.Fatalf("accepted users document without %s", r)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzValidateUpdate: arbitrary update documents never panic; outcomes are
+// nil, ErrValidation or ErrInvalid; an accepted $unset never names a
+// required top-level field.
+func FuzzValidateUpdate(f *testing.F) {
+	s := mongostore.LucidSchema()
+	for _, js := range []string{
+		`{"$set":{"email":"a@b.c"}}`, `{"$unset":{"email":""}}`, `{"$set":{"rules.0.effect":"x"}}`,
+		`{"$push":{"rules":{"$each":[{"rule_id":"r"}]}}}`, `{"$inc":{"version":"1"}}`, `{"name":1}`,
+		`{"$set":{"a..b":1}}`, `{"$rename":{"name":"x"}}`,
+	} {
+		f.Add(js)
+	}
+	f.Fuzz(func(t *testing.T, js string) {
+		var doc bson.D
+		if err := bson.UnmarshalExtJSON([]byte(js), false, &doc); err != nil {
+			return
+		}
+		for _, c := range []lucidkeys.Collection{lucidkeys.CollUsers, lucidkeys.CollTrustPolicies, lucidkeys.CollSessions} {
+			err := s.ValidateUpdate(c, doc)
+			if err != nil && !errors.Is(err, mongostore.ErrValidation) && !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if err != nil {
+				continue
+			}
+			spec, _ := s.Collection(c)
+			for _, e := range doc {
+				if e.Key != "$unset" {
+					continue
+				}
+				if u, ok := e.Value.(bson.D); ok {
+					for _, f := range u {
+						for _, r := range spec.Validator.Required {
+							if f.Key == r {
+								t.Fatalf("%s: accepted $unset of required %s", c, r)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,361 @@
+package mongostore
+
+import (
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Limits on untrusted filters.
+const (
+	maxFilterDepth = 32
+	maxFieldLen    = 256
+)
+
+// alwaysForbidden are operators that run code or expressions on the server;
+// they are rejected from untrusted input whatever is allowed.
+var alwaysForbidden = [...]string{"$where", "$function", "$accumulator", "$expr", "$jsonSchema", "$text", "$regex", "$options", "$comment", "$natural"}
+
+func forbidden(op string) bool {
+	for _, f := range alwaysForbidden {
+		if op == f {
+			return true
+		}
+	}
+	return false
+}
+
+// safeOperators are the query operators SanitizeFilter accepts from
+// untrusted input: comparisons, set membership, existence and logic.
+var safeOperators = [...]string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$and", "$or", "$nor", "$not", "$size", "$all", "$elemMatch"}
+
+func safeOperator(op string) bool {
+	for _, s := range safeOperators {
+		if op == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckField rejects a field name from untrusted input that is empty, too
+// long, not UTF-8, contains NUL, starts with "$" or has an empty dotted
+// segment. The error wraps ErrInjection for "$" and ErrInvalid otherwise.
+func CheckField(name string) error {
+	switch {
+	case name == "":
+		return invalidf("filter", "field name is empty")
+	case len(name) > maxFieldLen:
+		return invalidf("filter", "field name is %d bytes, longer than %d", len(name), maxFieldLen)
+	case !utf8.ValidString(name):
+		return invalidf("filter", "field name %q is not UTF-8", name)
+	case strings.ContainsRune(name, 0):
+		return invalidf("filter", "field name %q contains NUL", name)
+	}
+	for _, seg := range strings.Split(name, ".") {
+		if seg == "" {
+			return invalidf("filter", "field name %q has an empty path segment", name)
+		}
+		if strings.HasPrefix(seg, "$") {
+			return injectionf("field name %q starts with $", name)
+		}
+	}
+	return nil
+}
+
+// CheckValue rejects a value from untrusted input that is, or contains at
+// any depth, a document with a "$"-prefixed key (so {"$ne": ""} sent where
+// a string was expected cannot become an operator), and values nested more
+// than 32 levels. Plain strings are values, even when they start with "$".
+func CheckValue(v any) error {
+	return checkValue(v, 0)
+}
+
+func checkValue(v any, depth int) error {
+	if depth > maxFilterDepth {
+		return invalidf("filter", "value nested more than %d levels", maxFilterDepth)
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int, int32, int64, float64, float32, uint8, uint16, uint32,
+		bson.ObjectID, bson.DateTime, bson.Decimal128, bson.Binary:
+		return nil
+	case bson.D:
+		for _, e := range x {
+			if strings.HasPrefix(e.Key, "$") {
+				return injectionf("value is a document with operator key %q", e.Key)
+			}
+			if err := checkValue(e.Value, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case bson.M:
+		for k, e := range x {
+			if strings.HasPrefix(k, "$") {
+				return injectionf("value is a document with operator key %q", k)
+			}
+			if err := checkValue(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case map[string]any:
+		return checkValue(bson.M(x), depth)
+	case bson.A:
+		for _, e := range x {
+			if err := checkValue(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		return checkValue(bson.A(x), depth)
+	case bson.Raw:
+		return checkRaw(bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: x}, depth)
+	case bson.RawValue:
+		return checkRaw(x, depth)
+	}
+	// Anything else (structs, typed maps and slices): encode and inspect.
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return nil
+	}
+	b, err := bson.Marshal(bson.D{{Key: "v", Value: v}})
+	if err != nil {
+		return invalidf("filter", "value of type %T cannot be encoded: %v", v, err)
+	}
+	return checkRaw(bson.Raw(b).Lookup("v"), depth)
+}
+
+func checkRaw(v bson.RawValue, depth int) error {
+	if depth > maxFilterDepth {
+		return invalidf("filter", "value nested more than %d levels", maxFilterDepth)
+	}
+	switch v.Type {
+	case bson.TypeEmbeddedDocument, bson.TypeArray:
+		elems, err := bson.Raw(v.Value).Elements()
+		if err != nil {
+			return invalidf("filter", "malformed BSON value: %v", err)
+		}
+		for _, e := range elems {
+			if v.Type == bson.TypeEmbeddedDocument && strings.HasPrefix(e.Key(), "$") {
+				return injectionf("value is a document with operator key %q", e.Key())
+			}
+			if err := checkRaw(e.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	case bson.TypeJavaScript, bson.TypeCodeWithScope:
+		return injectionf("value is JavaScript code")
+	}
+	return nil
+}
+
+// Filter builds a query filter from untrusted field names and values. Each
+// method checks its input (CheckField, CheckValue); the first error sticks
+// and Build returns it, so a chain reads naturally:
+//
+//	f, err := mongostore.NewFilter().Eq("email", r.FormValue("email")).Build()
+type Filter struct {
+	d   bson.D
+	err error
+}
+
+// NewFilter returns an empty filter.
+func NewFilter() *Filter { return &Filter{d: bson.D{}} }
+
+func (f *Filter) add(field, op string, v any) *Filter {
+	if f.err != nil {
+		return f
+	}
+	if err := CheckField(field); err != nil {
+		f.err = err
+		return f
+	}
+	if err := CheckValue(v); err != nil {
+		f.err = err
+		return f
+	}
+	if op == "" {
+		f.d = append(f.d, bson.E{Key: field, Value: bson.D{{Key: "$eq", Value: v}}})
+	} else {
+		f.d = append(f.d, bson.E{Key: field, Value: bson.D{{Key: op, Value: v}}})
+	}
+	return f
+}
+
+// Eq matches field == v. It is emitted as {field: {$eq: v}}, so even a
+// document value is compared literally.
+func (f *Filter) Eq(field string, v any) *Filter { return f.add(field, "", v) }
+
+// Ne matches field != v.
+func (f *Filter) Ne(field string, v any) *Filter { return f.add(field, "$ne", v) }
+
+// Gt matches field > v.
+func (f *Filter) Gt(field string, v any) *Filter { return f.add(field, "$gt", v) }
+
+// Gte matches field >= v.
+func (f *Filter) Gte(field string, v any) *Filter { return f.add(field, "$gte", v) }
+
+// Lt matches field < v.
+func (f *Filter) Lt(field string, v any) *Filter { return f.add(field, "$lt", v) }
+
+// Lte matches field <= v.
+func (f *Filter) Lte(field string, v any) *Filter { return f.add(field, "$lte", v) }
+
+// In matches field equal to any of vs.
+func (f *Filter) In(field string, vs ...any) *Filter { return f.add(field, "$in", bson.A(vs)) }
+
+// Nin matches field equal to none of vs.
+func (f *Filter) Nin(field string, vs ...any) *Filter { return f.add(field, "$nin", bson.A(vs)) }
+
+// Exists matches documents that have (or lack) field.
+func (f *Filter) Exists(field string, exists bool) *Filter { return f.add(field, "$exists", exists) }
+
+// Build returns the filter, or the first error met.
+func (f *Filter) Build() (bson.D, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.d, nil
+}
+
+// SanitizeFilter checks a whole filter document from untrusted input (for
+// example decoded from a request's JSON) and returns it as bson.D. Field
+// names are checked with CheckField; operators are allowed only from a
+// fixed list of comparisons and logic ($eq $ne $gt $gte $lt $lte $in $nin
+// $exists $and $or $nor $not $size $all $elemMatch); $where, $function,
+// $accumulator, $expr, $jsonSchema, $text, $regex and every other operator
+// are rejected with ErrInjection. JavaScript values are rejected; nesting is
+// limited to 32 levels.
+func SanitizeFilter(filter any) (bson.D, error) {
+	if filter == nil {
+		return bson.D{}, nil
+	}
+	b, err := bson.Marshal(filter)
+	if err != nil {
+		return nil, invalidf("filter", "cannot encode filter of type %T: %v", filter, err)
+	}
+	if err := sanitizeDoc(bson.Raw(b), 0); err != nil {
+		return nil, err
+	}
+	var d bson.D
+	if err := bson.Unmarshal(b, &d); err != nil {
+		return nil, invalidf("filter", "cannot decode filter: %v", err)
+	}
+	return d, nil
+}
+
+// sanitizeDoc checks a query document: field names, or the logical
+// operators $and, $or and $nor.
+func sanitizeDoc(doc bson.Raw, depth int) error {
+	if depth > maxFilterDepth {
+		return invalidf("filter", "filter nested more than %d levels", maxFilterDepth)
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return invalidf("filter", "malformed filter: %v", err)
+	}
+	for _, e := range elems {
+		k, v := e.Key(), e.Value()
+		if strings.HasPrefix(k, "$") {
+			if k != "$and" && k != "$or" && k != "$nor" {
+				return injectionf("operator %s is not allowed in place of a field name", k)
+			}
+			if err := sanitizeOperator(k, v, depth); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := CheckField(k); err != nil {
+			return err
+		}
+		if err := sanitizeFieldValue(v, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sanitizeFieldValue checks the value of {field: value}: a literal, or a
+// document of operators (all keys $-prefixed), never a mix.
+func sanitizeFieldValue(v bson.RawValue, depth int) error {
+	if depth > maxFilterDepth {
+		return invalidf("filter", "filter nested more than %d levels", maxFilterDepth)
+	}
+	switch v.Type {
+	case bson.TypeJavaScript, bson.TypeCodeWithScope:
+		return injectionf("JavaScript value in filter")
+	case bson.TypeArray:
+		return checkRaw(v, depth)
+	case bson.TypeEmbeddedDocument:
+	default:
+		return nil
+	}
+	elems, err := v.Document().Elements()
+	if err != nil {
+		return invalidf("filter", "malformed filter: %v", err)
+	}
+	ops := 0
+	for _, e := range elems {
+		if strings.HasPrefix(e.Key(), "$") {
+			ops++
+		}
+	}
+	if ops == 0 {
+		return checkRaw(v, depth) // a literal sub-document
+	}
+	if ops != len(elems) {
+		return injectionf("document mixes operators and fields")
+	}
+	for _, e := range elems {
+		if err := sanitizeOperator(e.Key(), e.Value(), depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sanitizeOperator(op string, v bson.RawValue, depth int) error {
+	if forbidden(op) || !safeOperator(op) {
+		return injectionf("operator %s is not allowed in untrusted filters", op)
+	}
+	switch op {
+	case "$and", "$or", "$nor":
+		if v.Type != bson.TypeArray {
+			return invalidf("filter", "%s takes an array", op)
+		}
+		vals, err := v.Array().Values()
+		if err != nil || len(vals) == 0 {
+			return invalidf("filter", "%s takes a non-empty array of filters", op)
+		}
+		for _, x := range vals {
+			doc, ok := x.DocumentOK()
+			if !ok {
+				return invalidf("filter", "%s takes an array of filters", op)
+			}
+			if err := sanitizeDoc(doc, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "$elemMatch":
+		doc, ok := v.DocumentOK()
+		if !ok {
+			return invalidf("filter", "$elemMatch takes a document")
+		}
+		return sanitizeDoc(doc, depth+1)
+	case "$not":
+		if _, ok := v.DocumentOK(); !ok {
+			return invalidf("filter", "$not takes a document of operators")
+		}
+		return sanitizeFieldValue(v, depth+1)
+	case "$exists":
+		return nil
+	}
+	return checkRaw(v, depth+1)
+}
