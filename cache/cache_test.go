@@ -55,6 +55,13 @@ func redisFactory(newRDB func(t *testing.T) redis.UniversalClient) cachetest.Fac
 			}
 			return s
 		},
+		PubSub: func(t *testing.T) cache.PubSub {
+			p, err := cache.NewRedisPubSub(newRDB(t), cache.PubSubOptions{Entity: testenv.Namespace(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
 	}
 }
 
@@ -97,6 +104,13 @@ func memoryFactory() cachetest.Factory {
 				t.Fatal(err)
 			}
 			return s
+		},
+		PubSub: func(t *testing.T) cache.PubSub {
+			p, err := cache.NewMemory().PubSub(cache.PubSubOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
 		},
 	}
 }

@@ -95,6 +95,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	opts.IsClusterMode = cfg.Cluster
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout
 	opts.PoolSize = cfg.PoolSize
+	opts.ContextTimeoutEnabled = true // ctx deadlines bound every read and write
 	rdb := redis.NewUniversalClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
@@ -108,6 +109,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // NewClient wraps an existing go-redis client (a *redis.Client,
 // *redis.ClusterClient, a Sentinel failover client or a Ring). Close does
 // not close rdb: its owner does. log may be nil.
+//
+// go-redis honours a ctx deadline on a slow server only with
+// ContextTimeoutEnabled set in its options (New sets it); without it a
+// call waits up to the client's ReadTimeout whatever the ctx says.
 func NewClient(rdb redis.UniversalClient, log *slog.Logger) *Client {
 	return &Client{rdb: rdb, log: logger(log)}
 }

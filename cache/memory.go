@@ -23,6 +23,7 @@ type Memory struct {
 
 	sessions map[string]memSession
 	users    map[string]map[string]bool
+	subs     map[string]map[*memSub]bool
 }
 
 type memEntry struct {
@@ -33,7 +34,8 @@ type memEntry struct {
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
 	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{},
-		sessions: map[string]memSession{}, users: map[string]map[string]bool{}}
+		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
+		subs: map[string]map[*memSub]bool{}}
 }
 
 // get returns the live entry under k; m.mu must be held.

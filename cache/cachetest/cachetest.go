@@ -28,6 +28,8 @@ type Factory struct {
 	Limiters func(t *testing.T, n int) []cache.Limiter
 	// Sessions returns a SessionStore with opts.
 	Sessions func(t *testing.T, opts cache.SessionOptions) cache.SessionStore
+	// PubSub returns a PubSub in a fresh channel namespace.
+	PubSub func(t *testing.T) cache.PubSub
 }
 
 // Run runs every part of the suite f can make implementations for.
@@ -44,6 +46,7 @@ func Run(t *testing.T, f Factory) {
 	part("Locker", f.Lockers != nil, func(t *testing.T) { TestLocker(t, f.Lockers) })
 	part("Limiter", f.Limiters != nil, func(t *testing.T) { TestLimiter(t, f.Limiters) })
 	part("Sessions", f.Sessions != nil, func(t *testing.T) { TestSessions(t, f.Sessions) })
+	part("PubSub", f.PubSub != nil, func(t *testing.T) { TestPubSub(t, f.PubSub) })
 }
 
 func ctxT(t *testing.T) context.Context {
