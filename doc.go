@@ -18,7 +18,8 @@
 //     indices, monthly rollover and lifecycle, bulk, full-text, aggregations.
 //   - volume: directories on the host as data volumes — usage and quotas,
 //     monitor, health, performance, safe archive/restore/migrate, integrity.
-//   - backup: streaming backups of all of the above to local disk or S3.
+//   - backup: streaming backups of all of the above to local disk or S3
+//     (planned: the package holds only its documentation so far).
 //
 // Every call that does I/O takes a context first. Errors are package
 // sentinels (ErrNotFound, ErrValidation, ...) wrapped once with the cause
