@@ -1,7 +1,9 @@
 package cache_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -62,6 +64,19 @@ func redisFactory(newRDB func(t *testing.T) redis.UniversalClient) cachetest.Fac
 			}
 			return p
 		},
+		Streams: func(t *testing.T, consumers ...string) []cache.Stream {
+			ns := testenv.Namespace(t)
+			var ss []cache.Stream
+			for _, c := range consumers {
+				s, err := cache.NewRedisStream(context.Background(), newRDB(t), ns,
+					cache.StreamOptions{Group: "g", Consumer: c, Block: 200 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ss = append(ss, s)
+			}
+			return ss
+		},
 	}
 }
 
@@ -111,6 +126,18 @@ func memoryFactory() cachetest.Factory {
 				t.Fatal(err)
 			}
 			return p
+		},
+		Streams: func(t *testing.T, consumers ...string) []cache.Stream {
+			m := cache.NewMemory()
+			var ss []cache.Stream
+			for _, c := range consumers {
+				s, err := m.Stream(context.Background(), "s", cache.StreamOptions{Group: "g", Consumer: c, Block: 200 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ss = append(ss, s)
+			}
+			return ss
 		},
 	}
 }

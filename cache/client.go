@@ -153,3 +153,29 @@ func logger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+// Limiter returns a Redis Limiter on this client.
+func (c *Client) Limiter(opts LimiterOptions) (*RedisLimiter, error) {
+	if opts.Logger == nil {
+		opts.Logger = c.log
+	}
+	return NewRedisLimiter(c.rdb, opts)
+}
+
+// Sessions returns a Redis SessionStore on this client.
+func (c *Client) Sessions(opts SessionOptions) (*RedisSessions, error) {
+	return NewRedisSessions(c.rdb, opts)
+}
+
+// PubSub returns a Redis PubSub on this client.
+func (c *Client) PubSub(opts PubSubOptions) (*RedisPubSub, error) {
+	if opts.Logger == nil {
+		opts.Logger = c.log
+	}
+	return NewRedisPubSub(c.rdb, opts)
+}
+
+// Stream returns the Redis Stream name on this client (see NewRedisStream).
+func (c *Client) Stream(ctx context.Context, name string, opts StreamOptions) (*RedisStream, error) {
+	return NewRedisStream(ctx, c.rdb, name, opts)
+}

@@ -24,6 +24,7 @@ type Memory struct {
 	sessions map[string]memSession
 	users    map[string]map[string]bool
 	subs     map[string]map[*memSub]bool
+	streams  map[string]*memStream
 }
 
 type memEntry struct {
@@ -35,7 +36,7 @@ type memEntry struct {
 func NewMemory() *Memory {
 	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{},
 		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
-		subs: map[string]map[*memSub]bool{}}
+		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}}
 }
 
 // get returns the live entry under k; m.mu must be held.

@@ -30,6 +30,9 @@ type Factory struct {
 	Sessions func(t *testing.T, opts cache.SessionOptions) cache.SessionStore
 	// PubSub returns a PubSub in a fresh channel namespace.
 	PubSub func(t *testing.T) cache.PubSub
+	// Streams returns one Stream per consumer name on one fresh stream
+	// and consumer group, with a Block of about 200ms.
+	Streams func(t *testing.T, consumers ...string) []cache.Stream
 }
 
 // Run runs every part of the suite f can make implementations for.
@@ -47,6 +50,7 @@ func Run(t *testing.T, f Factory) {
 	part("Limiter", f.Limiters != nil, func(t *testing.T) { TestLimiter(t, f.Limiters) })
 	part("Sessions", f.Sessions != nil, func(t *testing.T) { TestSessions(t, f.Sessions) })
 	part("PubSub", f.PubSub != nil, func(t *testing.T) { TestPubSub(t, f.PubSub) })
+	part("Stream", f.Streams != nil, func(t *testing.T) { TestStream(t, f.Streams) })
 }
 
 func ctxT(t *testing.T) context.Context {

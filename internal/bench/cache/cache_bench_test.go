@@ -1,0 +1,183 @@
+package cachebench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/cache"
+)
+
+var value = []byte("a-cached-value-of-some-64-bytes..............................!")
+
+func setup(b *testing.B) (*redis.Client, *cache.RedisCache, string) {
+	rdb := redisClient(b)
+	ns := namespace()
+	c, err := cache.NewRedisCache(rdb, cache.CacheOptions{Entity: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rdb, c, ns
+}
+
+// BenchmarkCacheGet: Cache.Get against the same GET through raw go-redis.
+func BenchmarkCacheGet(b *testing.B) {
+	ctx := context.Background()
+	rdb, c, _ := setup(b)
+	if err := c.Set(ctx, "k", value, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	key, _ := c.Key("k")
+	b.Run("lucid", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Get(ctx, "k"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("go-redis", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := rdb.Get(ctx, key).Bytes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCacheSet: Cache.Set against SET PX through raw go-redis.
+func BenchmarkCacheSet(b *testing.B) {
+	ctx := context.Background()
+	rdb, c, _ := setup(b)
+	key, _ := c.Key("k")
+	b.Run("lucid", func(b *testing.B) {
+		for b.Loop() {
+			if err := c.Set(ctx, "k", value, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("go-redis", func(b *testing.B) {
+		for b.Loop() {
+			if err := rdb.Set(ctx, key, value, time.Hour).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCacheParallel: 50/50 Get/Set from GOMAXPROCS*8 goroutines;
+// reports ops/s (the seed's target is 10,000 ops/s).
+func BenchmarkCacheParallel(b *testing.B) {
+	ctx := context.Background()
+	rdb, c, _ := setup(b)
+	key, _ := c.Key("k")
+	_ = c.Set(ctx, "k", value, time.Hour)
+	run := func(b *testing.B, op func(i int64) error) {
+		var n atomic.Int64
+		b.SetParallelism(8)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := op(n.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+	}
+	b.Run("lucid", func(b *testing.B) {
+		run(b, func(i int64) error {
+			if i%2 == 0 {
+				return c.Set(ctx, "k", value, time.Hour)
+			}
+			_, err := c.Get(ctx, "k")
+			return err
+		})
+	})
+	b.Run("go-redis", func(b *testing.B) {
+		run(b, func(i int64) error {
+			if i%2 == 0 {
+				return rdb.Set(ctx, key, value, time.Hour).Err()
+			}
+			return rdb.Get(ctx, key).Err()
+		})
+	})
+}
+
+// BenchmarkLimiterAllow: one admitted request per op under a limit that
+// is never reached, against redis_rate's GCRA.
+func BenchmarkLimiterAllow(b *testing.B) {
+	ctx := context.Background()
+	rdb, _, ns := setup(b)
+	l, err := cache.NewRedisLimiter(rdb, cache.LimiterOptions{Entity: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rr := redis_rate.NewLimiter(rdb)
+	const limit = 1_000_000_000
+	b.Run("lucid", func(b *testing.B) {
+		for b.Loop() {
+			r, err := l.Allow(ctx, "user:1", limit, time.Minute)
+			if err != nil || !r.Allowed {
+				b.Fatal(r, err)
+			}
+		}
+	})
+	b.Run("redis_rate", func(b *testing.B) {
+		lim := redis_rate.PerMinute(limit)
+		for b.Loop() {
+			r, err := rr.Allow(ctx, ns+":user:1", lim)
+			if err != nil || r.Allowed == 0 {
+				b.Fatal(r, err)
+			}
+		}
+	})
+}
+
+// BenchmarkLockObtainRelease: an uncontended obtain plus release, against
+// bsm/redislock. "lucid" runs without the watchdog (redislock has none);
+// "lucid-watchdog" with it.
+func BenchmarkLockObtainRelease(b *testing.B) {
+	ctx := context.Background()
+	rdb, _, ns := setup(b)
+	l, err := cache.NewRedisLocker(rdb, cache.LockerOptions{Entity: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rl := redislock.New(rdb)
+	for _, wd := range []bool{false, true} {
+		name := "lucid"
+		if wd {
+			name = "lucid-watchdog"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				lk, err := l.Obtain(ctx, "job", cache.LockOptions{TTL: 30 * time.Second, NoWatchdog: !wd})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := lk.Release(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("redislock", func(b *testing.B) {
+		for b.Loop() {
+			lk, err := rl.Obtain(ctx, fmt.Sprint(ns, ":job"), 30*time.Second, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := lk.Release(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
