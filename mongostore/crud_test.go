@@ -71,8 +71,8 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := db.Close(ctx); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := db.Count(ctx, "users", nil); !errors.Is(err, mongostore.ErrUnavailable) {
-		t.Errorf("Count after Close = %v, want ErrUnavailable", err)
+	if _, err := db.Count(ctx, "users", nil); !errors.Is(err, mongostore.ErrClosed) {
+		t.Errorf("Count after Close = %v, want ErrClosed", err)
 	}
 }
 

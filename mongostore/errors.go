@@ -43,7 +43,7 @@ var (
 	// key, $where, $function, $accumulator, $expr, ...). It wraps
 	// ErrInvalid, so errors.Is(err, ErrInvalid) holds too.
 	ErrInjection error = &childErr{msg: "mongostore: operator injection", parent: ErrInvalid}
-	// ErrClosed: the DB was closed.
+	// ErrClosed: the DB was closed; operations after Close return it.
 	ErrClosed = errors.New("mongostore: closed")
 )
 
@@ -57,6 +57,7 @@ type Error struct {
 	Err  error
 }
 
+// Error returns "mongostore: op: kind: msg: cause".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("mongostore: ")
@@ -107,6 +108,7 @@ type DuplicateError struct {
 	Err error
 }
 
+// Error names the collection, the index and the key.
 func (e *DuplicateError) Error() string {
 	idx := e.Index
 	if idx == "" {
@@ -147,6 +149,7 @@ type ValidationError struct {
 	Err    error
 }
 
+// Error names the collection, the field and the rule.
 func (e *ValidationError) Error() string {
 	field := e.Field
 	if field == "" {
@@ -278,13 +281,7 @@ func isTransient(err error) bool {
 // isUnavailable reports whether err means the server could not be reached or
 // did not answer in time.
 func isUnavailable(err error) bool {
-	if isTransient(err) {
-		return true
-	}
-	if errors.Is(err, mongo.ErrClientDisconnected) {
-		return true
-	}
-	return mongo.IsTimeout(err)
+	return isTransient(err) || mongo.IsTimeout(err)
 }
 
 // isUnsupportedErr reports whether err says the server does not implement
@@ -446,6 +443,8 @@ func (d *DB) mapErr(op, coll string, err error) error {
 		return &Error{Kind: ErrNotFound, Op: op, Err: err}
 	case errors.Is(err, context.Canceled):
 		return &Error{Op: op, Err: err}
+	case errors.Is(err, mongo.ErrClientDisconnected):
+		return &Error{Kind: ErrClosed, Op: op, Err: err}
 	case sqliteUniqueRe.MatchString(err.Error()):
 		// FerretDB's SQLite backend reports a unique violation on update as
 		// an InternalError naming its own index "<coll>_<hash8>_<index>".

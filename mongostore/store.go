@@ -440,7 +440,11 @@ func (d *DB) update(ctx context.Context, coll lucidkeys.Collection, name string,
 		if many {
 			res, err = c.UpdateMany(ctx, filterOrEmpty(filter), u)
 		} else {
-			res, err = c.UpdateOne(ctx, filterOrEmpty(filter), u, options.UpdateOne().SetUpsert(upsert))
+			if upsert {
+				res, err = c.UpdateOne(ctx, filterOrEmpty(filter), u, options.UpdateOne().SetUpsert(true))
+			} else {
+				res, err = c.UpdateOne(ctx, filterOrEmpty(filter), u)
+			}
 		}
 		return err
 	})

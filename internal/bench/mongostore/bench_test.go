@@ -1,0 +1,228 @@
+// Package mongostorebench compares mongostore with the raw mongo driver on
+// the same server (the in-process FerretDB of testenv, or
+// LUCID_TEST_MONGO_URI).
+package mongostorebench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"os"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/mongostore"
+	"github.com/HamiGames/lucid-data/mongostore/embedded"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// serverURI is LUCID_TEST_MONGO_URI or an embedded FerretDB started for
+// this benchmark binary.
+var serverURI string
+
+func TestMain(m *testing.M) {
+	serverURI = os.Getenv("LUCID_TEST_MONGO_URI")
+	if serverURI == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		srv, err := embedded.Start(ctx, embedded.Config{})
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mongostorebench: start FerretDB:", err)
+			os.Exit(1)
+		}
+		serverURI = srv.URI()
+		code := m.Run()
+		_ = srv.Close()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+var seq, runs atomic.Int64
+
+func userDoc(n int64) bson.D {
+	return bson.D{
+		{Key: "user_id", Value: fmt.Sprintf("u_%d", n)},
+		{Key: "email", Value: fmt.Sprintf("user%d@example.com", n)},
+		{Key: "role", Value: "user"},
+		{Key: "status", Value: "active"},
+		{Key: "mfa_enabled", Value: false},
+		{Key: "created_at", Value: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+	}
+}
+
+type env struct {
+	sdk *mongostore.DB
+	raw *mongo.Collection // the same collection through the driver
+	ids []any             // _ids (ObjectIDs) of the 1000 seeded users
+}
+
+// setup connects the SDK and the raw driver to one database on the same
+// server, with the Lucid schema (indexes) applied, and seeds 1000 users.
+func setup(b *testing.B) env {
+	b.Helper()
+	ctx := context.Background()
+	uri := serverURI
+	dbName := fmt.Sprintf("bench%d", time.Now().UnixNano())
+	sdk, err := mongostore.Connect(ctx, mongostore.Config{URI: uri, Database: dbName})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = sdk.Database().Drop(ctx)
+		_ = sdk.Close(ctx)
+	})
+	if _, err := sdk.EnsureSchema(ctx); err != nil {
+		b.Fatal(err)
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = client.Disconnect(ctx) })
+	raw := client.Database(dbName).Collection(string(lucidkeys.CollUsers))
+	docs := make([]any, 1000)
+	for i := range docs {
+		docs[i] = userDoc(seq.Add(1))
+	}
+	res, err := raw.InsertMany(ctx, docs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env{sdk: sdk, raw: raw, ids: res.InsertedIDs}
+}
+
+func opsPerSec(b *testing.B, ops int) {
+	b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkMongo runs each operation through mongostore ("sdk") and the raw
+// driver ("driver") against the same server, side by side.
+//
+// Sub-benchmarks of a pair run sdk first on odd runs and driver first on
+// even runs (-count=6), so warm-up effects do not favour either side.
+func BenchmarkMongo(b *testing.B) {
+	e := setup(b)
+	ctx := context.Background()
+	users := lucidkeys.CollUsers
+	driverFirst := runs.Add(1)%2 == 0
+	pair := func(name string, sdk, driver func(*testing.B)) {
+		if driverFirst {
+			b.Run(name+"/driver", driver)
+			b.Run(name+"/sdk", sdk)
+			return
+		}
+		b.Run(name+"/sdk", sdk)
+		b.Run(name+"/driver", driver)
+	}
+
+	pair("InsertOne",
+		func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.sdk.InsertOne(ctx, users, userDoc(seq.Add(1))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opsPerSec(b, b.N)
+		},
+		func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.raw.InsertOne(ctx, userDoc(seq.Add(1))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opsPerSec(b, b.N)
+		})
+
+	// Lookups by primary key: FerretDB v1 pushes _id equality down to
+	// SQLite, while other fields are filtered after a collection scan.
+	filter := func(i int) bson.D { return bson.D{{Key: "_id", Value: e.ids[i%len(e.ids)]}} }
+	pair("FindOne",
+		func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				var out bson.M
+				if err := e.sdk.FindOne(ctx, users, filter(i), &out, nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			opsPerSec(b, b.N)
+		},
+		func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				var out bson.M
+				if err := e.raw.FindOne(ctx, filter(i)).Decode(&out); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			opsPerSec(b, b.N)
+		})
+
+	// Every update really changes the document.
+	update := func(int) bson.D {
+		return bson.D{{Key: "$set", Value: bson.D{{Key: "display_name", Value: fmt.Sprintf("name %d", seq.Add(1))}}}}
+	}
+	pair("UpdateOne",
+		func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := e.sdk.UpdateOne(ctx, users, filter(i), update(i)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			opsPerSec(b, b.N)
+		},
+		func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := e.raw.UpdateOne(ctx, filter(i), update(i)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			opsPerSec(b, b.N)
+		})
+
+	b.Run("ValidateUser/sdk-only", func(b *testing.B) {
+		s := e.sdk.Schema()
+		for b.Loop() {
+			if err := s.ValidateDocument(users, userDoc(1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	const batch = 100
+	mkBatch := func() []any {
+		docs := make([]any, batch)
+		for i := range docs {
+			docs[i] = userDoc(seq.Add(1))
+		}
+		return docs
+	}
+	pair("InsertMany100",
+		func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.sdk.InsertMany(ctx, users, mkBatch()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opsPerSec(b, b.N*batch)
+		},
+		func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.raw.InsertMany(ctx, mkBatch()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opsPerSec(b, b.N*batch)
+		})
+}

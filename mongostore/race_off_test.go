@@ -1,0 +1,5 @@
+//go:build !race
+
+package mongostore_test
+
+const raceEnabled = false
