@@ -53,3 +53,22 @@ func FuzzParseInfo(f *testing.F) {
 		cache.ParseInfo(s, &n)
 	})
 }
+
+// FuzzSessionToken feeds arbitrary bearer tokens (untrusted HTTP input)
+// to a session store: the answer is ErrInvalid or ErrNotFound, never a
+// panic or another error.
+func FuzzSessionToken(f *testing.F) {
+	s, err := cache.NewMemory().Sessions(cache.SessionOptions{HashTokens: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("")
+	f.Add(strings.Repeat("A", 43))
+	f.Add("{tag}" + strings.Repeat("-", 60))
+	f.Fuzz(func(t *testing.T, tok string) {
+		_, err := s.Get(context.Background(), tok)
+		if !errors.Is(err, cache.ErrInvalid) && !errors.Is(err, cache.ErrNotFound) {
+			t.Fatalf("token %q: %v", tok, err)
+		}
+	})
+}
