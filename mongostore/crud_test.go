@@ -145,7 +145,10 @@ func TestCRUD(t *testing.T) {
 	if err != nil || r.Upserted != 1 || r.UpsertedID == nil {
 		t.Fatalf("Upsert insert = %+v, %v", r, err)
 	}
-	r, err = db.Upsert(ctx, users, bson.D{{Key: "user_id", Value: "u_99"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: "pending"}}}})
+	r, err = db.Upsert(ctx, users, bson.D{{Key: "user_id", Value: "u_99"}}, bson.D{
+		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "u99@example.com"}, {Key: "role", Value: "user"}, {Key: "created_at", Value: t0}}},
+		{Key: "$set", Value: bson.D{{Key: "status", Value: "pending"}}},
+	})
 	if err != nil || r.Matched != 1 || r.Upserted != 0 {
 		t.Fatalf("Upsert update = %+v, %v", r, err)
 	}
@@ -272,7 +275,12 @@ func TestTypedCollection(t *testing.T) {
 	if r, err := users.UpdateOne(ctx, bson.D{{Key: "user_id", Value: "u_4"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "root"}}}}); !errors.Is(err, mongostore.ErrValidation) {
 		t.Fatalf("UpdateOne bad enum = %+v, %v", r, err)
 	}
-	if r, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "user"}}}}); err != nil || r.Upserted != 1 {
+	var ve *mongostore.ValidationError
+	if _, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "user"}}}}); !errors.As(err, &ve) || ve.Field != "email" || ve.Rule != "required" {
+		t.Fatalf("Upsert without the required fields = %v, want ValidationError on email", err)
+	}
+	if r, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "user"}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "x@example.com"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: t0}}}}); err != nil || r.Upserted != 1 {
 		t.Fatalf("Upsert = %+v, %v", r, err)
 	}
 	if c, err := users.Count(ctx, bson.D{{Key: "status", Value: "pending"}}); err != nil || c != 19 {

@@ -420,9 +420,10 @@ func (d *DB) UpdateMany(ctx context.Context, coll lucidkeys.Collection, filter, 
 
 // Upsert applies update to the first document matching filter or, when
 // none matches, inserts one built from the filter's equality fields and the
-// update. Client-side validation checks the operators; the required fields
-// of the inserted document are the server's to check, so set them with
-// $setOnInsert.
+// update. Client-side validation checks the operators and that every
+// required field of the collection is given by the filter (as an equality)
+// or by $set / $setOnInsert, so an upsert can never insert a document
+// missing one; put insert-only fields under $setOnInsert.
 func (d *DB) Upsert(ctx context.Context, coll lucidkeys.Collection, filter, update any) (UpdateResult, error) {
 	return d.update(ctx, coll, "upsert", filter, update, false, true)
 }
@@ -432,6 +433,11 @@ func (d *DB) update(ctx context.Context, coll lucidkeys.Collection, name string,
 	u, err := d.checkUpdate(op, coll, update)
 	if err != nil {
 		return UpdateResult{}, err
+	}
+	if upsert && !d.cfg.SkipValidation {
+		if err := d.checkUpsertRequired(op, coll, filter, u); err != nil {
+			return UpdateResult{}, err
+		}
 	}
 	c := d.db.Collection(string(coll))
 	var res *mongo.UpdateResult
@@ -632,4 +638,61 @@ func readOnlyPipeline(p any) bool {
 		}
 	}
 	return true
+}
+
+// checkUpsertRequired checks that the document an upsert may insert has
+// every required top-level field: from the filter's equality fields or the
+// update's $set / $setOnInsert paths.
+func (d *DB) checkUpsertRequired(op string, coll lucidkeys.Collection, filter, update any) error {
+	spec, ok := d.schema.byName[coll]
+	if !ok || spec.Validator == nil || len(spec.Validator.Required) == 0 {
+		return nil
+	}
+	u, ok := update.(bson.Raw)
+	if !ok {
+		return nil // pipeline update: the server checks it
+	}
+	have := map[string]bool{"_id": true}
+	if filter != nil {
+		fr, err := toRaw(op, filter)
+		if err != nil {
+			return err
+		}
+		elems, _ := fr.Elements()
+		for _, e := range elems {
+			k := e.Key()
+			if strings.HasPrefix(k, "$") {
+				continue
+			}
+			if doc, ok := e.Value().DocumentOK(); ok {
+				if first, err := doc.IndexErr(0); err == nil && strings.HasPrefix(first.Key(), "$") {
+					if v, err := doc.LookupErr("$eq"); err != nil || v.Type == 0 {
+						continue // an operator other than $eq sets nothing
+					}
+				}
+			}
+			have[strings.SplitN(k, ".", 2)[0]] = true
+		}
+	}
+	for _, opName := range []string{"$set", "$setOnInsert"} {
+		v, err := u.LookupErr(opName)
+		if err != nil {
+			continue
+		}
+		doc, ok := v.DocumentOK()
+		if !ok {
+			continue
+		}
+		elems, _ := doc.Elements()
+		for _, e := range elems {
+			have[strings.SplitN(e.Key(), ".", 2)[0]] = true
+		}
+	}
+	for _, r := range spec.Validator.Required {
+		if !have[r] {
+			return &ValidationError{Collection: string(coll), Field: r, Rule: "required",
+				Detail: "an upsert could insert a document without it: give it in the filter or under $setOnInsert"}
+		}
+	}
+	return nil
 }
