@@ -248,55 +248,64 @@ type lockState struct {
 	mu       sync.Mutex
 	ttl      time.Duration
 	timer    *time.Timer // fires at the local lease end
+	watch    *time.Timer // next watchdog refresh; nil without a watchdog
 	released bool
-
-	stop chan struct{}
-	done chan struct{}
 }
 
 func newLockState(name string, fence int64, ttl time.Duration, start time.Time, noWatchdog bool, log *slog.Logger, ops lockOps) *lockState {
 	s := &lockState{name: name, fence: fence, ops: ops, log: log, ttl: ttl}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.timer = time.AfterFunc(time.Until(start.Add(ttl)), func() { s.cancel(ErrLockExpired) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer = time.AfterFunc(time.Until(start.Add(ttl)), func() { s.lost(ErrLockExpired) })
 	if !noWatchdog {
-		s.stop, s.done = make(chan struct{}), make(chan struct{})
-		go s.watchdog()
+		// A timer rather than a goroutine: nothing runs between refreshes
+		// and Release never waits for a watchdog to notice.
+		s.watch = time.AfterFunc(ttl/3, s.tick)
 	}
 	return s
+}
+
+// lost cancels the context for a lost lease, unless Release came first.
+func (s *lockState) lost(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.released {
+		s.cancel(cause)
+	}
+}
+
+// tick is the watchdog: it refreshes the lease every TTL/3 until the
+// lock is released or lost. Failed refreshes are retried on the next tick
+// until the local lease end cancels the context.
+func (s *lockState) tick() {
+	s.mu.Lock()
+	every := s.ttl / 3
+	stop := s.released || s.ctx.Err() != nil
+	s.mu.Unlock()
+	if stop {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, every)
+	err := s.Refresh(ctx, 0)
+	cancel()
+	switch {
+	case errors.Is(err, ErrLockNotHeld):
+		s.log.Warn("cache: lock lost", "lock", s.name, "err", err)
+		return
+	case err != nil:
+		s.log.Warn("cache: lock refresh failed; retrying until the lease ends", "lock", s.name, "err", err)
+	}
+	s.mu.Lock()
+	if !s.released && s.ctx.Err() == nil {
+		s.watch.Reset(s.ttl / 3)
+	}
+	s.mu.Unlock()
 }
 
 func (s *lockState) Name() string             { return s.name }
 func (s *lockState) Fence() int64             { return s.fence }
 func (s *lockState) Context() context.Context { return s.ctx }
-
-func (s *lockState) watchdog() {
-	defer close(s.done)
-	for {
-		s.mu.Lock()
-		every := s.ttl / 3
-		s.mu.Unlock()
-		t := time.NewTimer(every)
-		select {
-		case <-s.stop:
-			t.Stop()
-			return
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(s.ctx, every)
-		err := s.Refresh(ctx, 0)
-		cancel()
-		if errors.Is(err, ErrLockNotHeld) {
-			s.log.Warn("cache: lock lost", "lock", s.name, "err", err)
-			return
-		}
-		if err != nil {
-			s.log.Warn("cache: lock refresh failed; retrying until the lease ends", "lock", s.name, "err", err)
-		}
-	}
-}
 
 func lockResult(name string, n int64) error {
 	switch n {
@@ -331,7 +340,7 @@ func (s *lockState) Refresh(ctx context.Context, ttl time.Duration) error {
 		return err
 	}
 	if err := lockResult(s.name, n); err != nil {
-		s.cancel(errors.Unwrap(err))
+		s.lost(errors.Unwrap(err))
 		return err
 	}
 	s.mu.Lock()
@@ -350,12 +359,11 @@ func (s *lockState) Release(ctx context.Context) error {
 		return fmt.Errorf("cache: lock %q: already released: %w", s.name, ErrLockNotHeld)
 	}
 	s.released = true
-	s.mu.Unlock()
-	if s.stop != nil {
-		close(s.stop)
-		<-s.done
-	}
 	s.timer.Stop()
+	if s.watch != nil {
+		s.watch.Stop()
+	}
+	s.mu.Unlock()
 	n, err := s.ops.release(ctx)
 	if err == nil {
 		err = lockResult(s.name, n)
