@@ -78,6 +78,9 @@ grep -E '^(ok|FAIL)' "$ostmp/testenv.log"
 step "tests"
 go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/internal/testenv')
 
+step "100k-document stream without -race (the race detector makes it take minutes)"
+go test -count=1 -run '^TestStream100kBoundedMemory$' ./mongostore/
+
 step "fuzz each target for $FUZZTIME"
 # Every fuzz target's seed corpus already ran above as a test. Fuzzing proper
 # rebuilds the test binary and its dependencies with coverage
