@@ -179,3 +179,18 @@ func (c *Client) PubSub(opts PubSubOptions) (*RedisPubSub, error) {
 func (c *Client) Stream(ctx context.Context, name string, opts StreamOptions) (*RedisStream, error) {
 	return NewRedisStream(ctx, c.rdb, name, opts)
 }
+
+// Redis returns the underlying client.
+func (l *RedisLocker) Redis() redis.UniversalClient { return l.rdb }
+
+// Redis returns the underlying client.
+func (l *RedisLimiter) Redis() redis.UniversalClient { return l.rdb }
+
+// Redis returns the underlying client.
+func (s *RedisSessions) Redis() redis.UniversalClient { return s.rdb }
+
+// Redis returns the underlying client.
+func (p *RedisPubSub) Redis() redis.UniversalClient { return p.rdb }
+
+// Redis returns the underlying client.
+func (s *RedisStream) Redis() redis.UniversalClient { return s.rdb }
