@@ -1,5 +1,72 @@
-// Package search is the search layer of the Lucid data tier: Elasticsearch 8 and
-// OpenSearch 2/3 through github.com/elastic/go-elasticsearch/v8 — index
-// management, monthly indices and their lifecycle, bulk indexing, full-text
-// search and aggregations.
+// Package search is the search layer of the Lucid data tier: Elasticsearch 8
+// and OpenSearch 2/3 through github.com/elastic/go-elasticsearch/v8 and its
+// esapi requests — index management, monthly indices and their lifecycle,
+// single-document writes with optimistic concurrency, a long-lived bulk
+// indexer, typed queries, aggregations, suggestions and point-in-time paging.
+//
+// # Connecting
+//
+// Connect asks GET / which engine answers. Elasticsearch is then used through
+// the official *elasticsearch.Client, with its product check on. OpenSearch
+// fails that check (it sends no X-Elastic-Product header), so it is reached
+// with the same esapi request structs over a plain elastictransport client,
+// without Elasticsearch's compatibility media type. Every request is retried
+// on 429, 502, 503, 504 and connection errors with exponential backoff and
+// jitter, never after its ctx is done, and is bounded by Config.RequestTimeout.
+// Transport and Elasticsearch are escape hatches to the native clients.
+//
+// # Engine differences handled here
+//
+//   - point in time: POST /{index}/_pit and DELETE /_pit on Elasticsearch,
+//     POST /{index}/_search/point_in_time and DELETE /_search/point_in_time on
+//     OpenSearch (2.4+); the _shard_doc tiebreaker exists only on
+//     Elasticsearch, so Scan sorts by _id on OpenSearch;
+//   - lifecycle: ILM on Elasticsearch, ISM on OpenSearch when its plugin is
+//     installed (both probed at connect time), otherwise the SDK's own
+//     runner (PlanLifecycle, ApplyLifecycle);
+//   - the official client's product check (Elasticsearch only).
+//
+// # Indices
+//
+// Lucid entities (lucidkeys.EntitySessions, EntityBlocks, EntityTransactions,
+// EntityManifests, EntityAuditLogs) live in monthly indices
+// "{prefix}lucid-{entity}-{YYYY.MM}" (UTC months) created on demand with their
+// Mapping. Each joins the read alias "{prefix}lucid-{entity}"; the write alias
+// "{prefix}lucid-{entity}-write" points at the current month's index and is
+// moved atomically by Rollover when Config.Clock enters a new month.
+// EnsureTemplates installs composable index templates so indices created by
+// anyone get the same mapping. Config.IndexPrefix isolates tenants and tests.
+//
+// # Lifecycle
+//
+// An index's age counts from the end of its month: hot below 7 days, warm
+// below 30 (replicas 0, writes blocked), cold below 90 (also force-merged to
+// one segment), deleted from 90 days (lucidkeys.PhaseForAge). PlanLifecycle
+// is the dry run; ApplyLifecycle does it.
+//
+// # Errors
+//
+// Every error wraps one sentinel — ErrNotFound, ErrConflict, ErrInvalid,
+// ErrUnavailable, ErrUnsupported, ErrRejected, ErrClosed — and, when the
+// engine answered, is an *Error carrying its HTTP status, error type and
+// reason. Bad input (invalid index names, non-object documents, empty ids) is
+// ErrInvalid before any request is sent. Credentials never appear in errors
+// or logs.
+//
+// # Bulk
+//
+// BulkIndexer is one long-lived concurrent writer: per-worker buffers flushed
+// by size and interval, per-item OnSuccess/OnFailure callbacks, retries of
+// items rejected with 429 or 503 (and of failed requests) with backoff,
+// Flush, and a Close that settles every item in exactly one callback.
+//
+// # Queries
+//
+// Bool, Term, Terms, Range, Match, MultiMatch (with fuzziness), Prefix,
+// MatchAll, SimpleQueryString, QueryString and RawQuery render to the query
+// DSL. User text is only ever a match-style value; QueryString escapes it
+// with EscapeQueryString. Aggregations (TermsAgg, DateHistogramAgg, StatsAgg,
+// CardinalityAgg) and suggestions (TermSuggest, CompletionSuggest) come back
+// typed. Scan pages through any number of hits with search_after over a point
+// in time.
 package search

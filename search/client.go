@@ -1,0 +1,443 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elastic/elastic-transport-go/v8/elastictransport"
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// Product is the search engine behind a Client.
+type Product string
+
+// Engines the SDK speaks to.
+const (
+	ProductElasticsearch Product = "elasticsearch"
+	ProductOpenSearch    Product = "opensearch"
+)
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	DefaultAddress        = "http://127.0.0.1:9200"
+	DefaultMaxRetries     = 3
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultRetryBackoff   = 100 * time.Millisecond
+	DefaultMaxBackoff     = 5 * time.Second
+)
+
+// Config configures Connect. The zero value connects to DefaultAddress
+// without authentication, retries 429/502/503/504 and connection errors
+// DefaultMaxRetries times with exponential backoff and jitter, and bounds
+// each request by DefaultRequestTimeout.
+type Config struct {
+	// Addresses are the node URLs, e.g. "https://es1:9200".
+	Addresses []string
+	// Username and Password for HTTP basic authentication. Never logged.
+	Username string
+	Password string
+	// APIKey is a base64 "id:key" API key; it takes precedence over basic
+	// authentication. Never logged.
+	APIKey string
+	// TLS configures HTTPS (client certificates, roots, ServerName).
+	TLS *tls.Config
+	// CACert is a PEM bundle of extra roots, an alternative to TLS.RootCAs.
+	CACert []byte
+	// MaxRetries is the number of retries of a request after a retryable
+	// status or a connection error; negative disables retries.
+	MaxRetries int
+	// RetryOnStatus lists the retried HTTP statuses; nil means 429, 502,
+	// 503 and 504.
+	RetryOnStatus []int
+	// RetryBackoff is the first retry delay, doubled on each retry up to
+	// MaxBackoff, with full jitter.
+	RetryBackoff time.Duration
+	MaxBackoff   time.Duration
+	// RequestTimeout bounds each request (including its retries) unless
+	// the caller's ctx is shorter; negative means no SDK timeout.
+	RequestTimeout time.Duration
+	// IndexPrefix is prepended to every index, alias, template and policy
+	// name the SDK builds ("tenant1-" gives "tenant1-lucid-sessions-2026.11"),
+	// so several tenants or tests share one cluster. It must itself be a
+	// valid start of an index name; empty means none.
+	IndexPrefix string
+	// Clock returns the current time for monthly rollover and lifecycle
+	// ages; nil means time.Now.
+	Clock func() time.Time
+	// Shards and Replicas of the monthly indices; zero means 1 shard and 0
+	// replicas (right for a single node such as a Raspberry Pi).
+	Shards   int
+	Replicas int
+	// SDKLifecycle makes ApplyLifecycle run the SDK's own lifecycle runner
+	// even when the engine has ILM or ISM (whose ages count from index
+	// creation rather than from the end of the index's month).
+	SDKLifecycle bool
+	// Transport replaces the HTTP round tripper (proxies, tests); TLS is
+	// then ignored.
+	Transport http.RoundTripper
+	// Logger receives one debug record per round trip (method, path,
+	// status, duration; never credentials or bodies). Nil discards.
+	Logger *slog.Logger
+}
+
+// Client talks to one Elasticsearch 8 or OpenSearch 2/3 cluster. It is safe
+// for concurrent use. Create it with Connect.
+type Client struct {
+	cfg     Config
+	tr      esapi.Transport
+	es      *elasticsearch.Client // nil for OpenSearch
+	plain   *elastictransport.Client
+	ownRT   *http.Transport // created by Connect, closed by Close
+	product Product
+	version string
+	major   int
+	minor   int
+	ilm     bool
+	ism     bool
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu      sync.Mutex
+	known   map[string]bool   // monthly indices known to exist
+	writeTo map[string]string // entity -> index the write alias points at
+}
+
+var (
+	_ Searcher      = (*Client)(nil)
+	_ DocumentStore = (*Client)(nil)
+)
+
+// Searcher is the read side of the search layer.
+type Searcher interface {
+	Search(ctx context.Context, index string, req SearchRequest) (*SearchResult, error)
+	FullTextSearch(ctx context.Context, index, text string, fields []string) (*SearchResult, error)
+	SearchSessions(ctx context.Context, userID string, f SessionFilter) (*SearchResult, error)
+	SearchBlocks(ctx context.Context, r TimeRange, f BlockFilter) (*SearchResult, error)
+}
+
+// DocumentStore is the single-document side of the search layer.
+type DocumentStore interface {
+	Index(ctx context.Context, index, id string, doc any, o *WriteOptions) (*WriteResult, error)
+	Get(ctx context.Context, index, id string, dst any) (*Document, error)
+	Update(ctx context.Context, index, id string, partial any, o *WriteOptions) (*WriteResult, error)
+	Delete(ctx context.Context, index, id string, o *WriteOptions) (*WriteResult, error)
+}
+
+// Connect builds a client, asks GET / which product and version answer and
+// probes the lifecycle plugins. Elasticsearch is then spoken to through an
+// *elasticsearch.Client, whose product check stays on; OpenSearch through
+// the same esapi requests over a plain elastictransport client, without
+// Elasticsearch's compatibility media type.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	if len(cfg.Addresses) == 0 {
+		cfg.Addresses = []string{DefaultAddress}
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = DefaultMaxRetries
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.RetryOnStatus == nil {
+		cfg.RetryOnStatus = []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 1
+	}
+	if cfg.Replicas < 0 {
+		cfg.Replicas = 0
+	}
+	if cfg.IndexPrefix != "" {
+		if err := validateName("connect", cfg.IndexPrefix+"x"); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Clock, known: map[string]bool{}, writeTo: map[string]string{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	urls := make([]*url.URL, 0, len(cfg.Addresses))
+	for _, a := range cfg.Addresses {
+		u, err := url.Parse(strings.TrimRight(a, "/"))
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			// Never echo the address: it may hold credentials.
+			return nil, invalidf("connect", "address #%d is not an http(s) URL", len(urls)+1)
+		}
+		urls = append(urls, u)
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		if cfg.TLS != nil {
+			t.TLSClientConfig = cfg.TLS.Clone()
+		}
+		rt, c.ownRT = t, t
+	}
+	retryOnError := func(r *http.Request, err error) bool { return r.Context().Err() == nil }
+	plain, err := elastictransport.New(elastictransport.Config{
+		URLs:          urls,
+		Username:      cfg.Username,
+		Password:      cfg.Password,
+		APIKey:        cfg.APIKey,
+		CACert:        cfg.CACert,
+		RetryOnStatus: cfg.RetryOnStatus,
+		RetryOnError:  retryOnError,
+		MaxRetries:    cfg.MaxRetries,
+		DisableRetry:  cfg.MaxRetries == 0,
+		RetryBackoff:  c.backoff,
+		Transport:     rt,
+		Logger:        slogLogger{c.log},
+	})
+	if err != nil {
+		c.Close()
+		return nil, &Error{Op: "connect", kind: ErrInvalid, cause: err, Reason: "transport configuration rejected"}
+	}
+	c.plain, c.tr = plain, plain
+
+	var root struct {
+		Version struct {
+			Number       string `json:"number"`
+			Distribution string `json:"distribution"`
+		} `json:"version"`
+		Tagline string `json:"tagline"`
+	}
+	if err := c.call(ctx, "connect", "", raw("GET", "/", nil, nil), &root); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.version = root.Version.Number
+	c.major, c.minor = parseVersion(c.version)
+	switch {
+	case root.Version.Distribution == "opensearch":
+		c.product = ProductOpenSearch
+	default:
+		c.product = ProductElasticsearch
+		es, err := elasticsearch.NewClient(elasticsearch.Config{
+			Addresses:     cfg.Addresses,
+			Username:      cfg.Username,
+			Password:      cfg.Password,
+			APIKey:        cfg.APIKey,
+			CACert:        cfg.CACert,
+			RetryOnStatus: cfg.RetryOnStatus,
+			RetryOnError:  retryOnError,
+			MaxRetries:    cfg.MaxRetries,
+			DisableRetry:  cfg.MaxRetries == 0,
+			RetryBackoff:  c.backoff,
+			Transport:     rt,
+			Logger:        slogLogger{c.log},
+		})
+		if err != nil {
+			c.Close()
+			return nil, &Error{Op: "connect", kind: ErrInvalid, cause: err, Reason: "client configuration rejected"}
+		}
+		c.es, c.tr = es, es
+		// The first request through the official client runs its product
+		// check; a server that only pretends to be Elasticsearch fails here.
+		if err := c.call(ctx, "connect", "", esapi.InfoRequest{}, nil); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	c.ilm = c.probe(ctx, "/_ilm/status")
+	c.ism = c.product == ProductOpenSearch && c.probe(ctx, "/_plugins/_ism/policies")
+	c.log.Debug("search: connected", "product", c.product, "version", c.version, "ilm", c.ilm, "ism", c.ism)
+	return c, nil
+}
+
+// probe reports whether GET path answers 2xx.
+func (c *Client) probe(ctx context.Context, path string) bool {
+	return c.call(ctx, "probe", "", raw("GET", path, nil, nil), nil) == nil
+}
+
+func parseVersion(v string) (major, minor int) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 1 {
+		major, _ = strconv.Atoi(parts[0])
+	}
+	if len(parts) >= 2 {
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	return major, minor
+}
+
+// backoff is the retry delay before attempt n (1-based): full jitter over
+// an exponentially growing cap.
+func (c *Client) backoff(n int) time.Duration {
+	return jitterBackoff(c.cfg.RetryBackoff, c.cfg.MaxBackoff, n)
+}
+
+func jitterBackoff(base, max time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Product returns the engine detected at connect time.
+func (c *Client) Product() Product { return c.product }
+
+// Version returns the engine version detected at connect time, e.g. "2.19.1".
+func (c *Client) Version() string { return c.version }
+
+// Transport is the escape hatch: the esapi.Transport the SDK sends every
+// request through (the *elasticsearch.Client for Elasticsearch, the plain
+// *elastictransport.Client for OpenSearch). Use it with any esapi request:
+// esapi.CatIndicesRequest{}.Do(ctx, c.Transport()).
+func (c *Client) Transport() esapi.Transport { return c.tr }
+
+// Elasticsearch returns the official client when connected to
+// Elasticsearch, nil for OpenSearch (whose answers the official client
+// refuses).
+func (c *Client) Elasticsearch() *elasticsearch.Client { return c.es }
+
+// Close releases the idle connections of the transport Connect created (a
+// Config.Transport belongs to the caller). It is idempotent; the Client
+// must not be used afterwards.
+func (c *Client) Close() error {
+	if c.ownRT != nil {
+		c.ownRT.CloseIdleConnections()
+	}
+	return nil
+}
+
+// doer is any esapi request.
+type doer interface {
+	Do(ctx context.Context, t esapi.Transport) (*esapi.Response, error)
+}
+
+// call performs r, maps a failure to the package's errors and decodes a
+// 2xx JSON answer into out (when non-nil).
+func (c *Client) call(ctx context.Context, op, index string, r doer, out any) error {
+	_, err := c.callStatus(ctx, op, index, r, out)
+	return err
+}
+
+// callStatus is call that also returns the HTTP status.
+func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out any) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, &Error{Op: op, Index: index, kind: ErrUnavailable, cause: err}
+	}
+	if c.cfg.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		defer cancel()
+	}
+	res, err := r.Do(ctx, c.tr)
+	if err != nil {
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
+		return 0, transportErr(ctx, op, index, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		return res.StatusCode, statusErr(op, index, res.StatusCode, b)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, res.Body)
+		return res.StatusCode, nil
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		return res.StatusCode, transportErr(ctx, op, index, err)
+	}
+	return res.StatusCode, nil
+}
+
+// rawRequest is a request esapi has no struct for on this engine (OpenSearch
+// point in time, ISM) or that the SDK builds itself.
+type rawRequest struct {
+	method string
+	path   string
+	query  url.Values
+	body   []byte
+}
+
+func raw(method, path string, query url.Values, body []byte) rawRequest {
+	return rawRequest{method: method, path: path, query: query, body: body}
+}
+
+// Do performs the request through t.
+func (r rawRequest) Do(ctx context.Context, t esapi.Transport) (*esapi.Response, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	u := &url.URL{Path: r.path, RawQuery: r.query.Encode()}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := t.Perform(req)
+	if err != nil {
+		return nil, err
+	}
+	return &esapi.Response{StatusCode: res.StatusCode, Header: res.Header, Body: res.Body}, nil
+}
+
+// jsonBody marshals v for a request body.
+func jsonBody(op string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, &Error{Op: op, Reason: "cannot encode body as JSON", kind: ErrInvalid, cause: err}
+	}
+	return b, nil
+}
+
+// slogLogger adapts *slog.Logger to elastictransport.Logger. It logs no
+// headers, bodies or query strings, so no secret reaches a log.
+type slogLogger struct{ l *slog.Logger }
+
+func (s slogLogger) LogRoundTrip(req *http.Request, res *http.Response, err error, start time.Time, dur time.Duration) error {
+	if !s.l.Enabled(req.Context(), slog.LevelDebug) {
+		return nil
+	}
+	attrs := []any{"method", req.Method, "path", req.URL.Path, "duration", dur}
+	if res != nil {
+		attrs = append(attrs, "status", res.StatusCode)
+	}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	s.l.DebugContext(req.Context(), "search: round trip", attrs...)
+	return nil
+}
+func (slogLogger) RequestBodyEnabled() bool  { return false }
+func (slogLogger) ResponseBodyEnabled() bool { return false }
+
+// isStatus reports whether err is an *Error with the given status.
+func isStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}

@@ -1,0 +1,323 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// IndexSpec is the body of an index creation: settings, mappings and
+// aliases as the engine's JSON objects. Zero fields are left out.
+type IndexSpec struct {
+	Settings map[string]any `json:"settings,omitempty"`
+	Mappings map[string]any `json:"mappings,omitempty"`
+	Aliases  map[string]any `json:"aliases,omitempty"`
+}
+
+// validateName checks an index or alias name with lucidkeys'
+// Elasticsearch naming rules, so wildcards, commas and path characters
+// never reach a URL.
+func validateName(op, name string) error {
+	if err := lucidkeys.ValidateIndexName(name); err != nil {
+		return wrapInvalid(op, "", err)
+	}
+	return nil
+}
+
+// CreateIndex creates the index name. An existing index is ErrConflict.
+func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) error {
+	if err := validateName("create index", name); err != nil {
+		return err
+	}
+	body, err := jsonBody("create index", spec)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, "create index", name, esapi.IndicesCreateRequest{Index: name, Body: bytes.NewReader(body)}, nil)
+}
+
+// DeleteIndex deletes the index name (never a pattern: wildcards are
+// rejected as ErrInvalid). A missing index is ErrNotFound.
+func (c *Client) DeleteIndex(ctx context.Context, name string) error {
+	if err := validateName("delete index", name); err != nil {
+		return err
+	}
+	if err := c.call(ctx, "delete index", name, esapi.IndicesDeleteRequest{Index: []string{name}}, nil); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.known, name)
+	for e, idx := range c.writeTo {
+		if idx == name {
+			delete(c.writeTo, e)
+		}
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// IndexExists reports whether an index or alias called name exists.
+func (c *Client) IndexExists(ctx context.Context, name string) (bool, error) {
+	if err := validateName("index exists", name); err != nil {
+		return false, err
+	}
+	err := c.call(ctx, "index exists", name, esapi.IndicesExistsRequest{Index: []string{name}}, nil)
+	switch {
+	case err == nil:
+		return true, nil
+	case isStatus(err, 404):
+		return false, nil
+	}
+	return false, err
+}
+
+// Refresh makes recent writes to index (a name or alias) visible to search.
+func (c *Client) Refresh(ctx context.Context, index string) error {
+	if err := validateName("refresh", index); err != nil {
+		return err
+	}
+	return c.call(ctx, "refresh", index, esapi.IndicesRefreshRequest{Index: []string{index}}, nil)
+}
+
+// MonthlyIndex returns the index, under the configured prefix, holding
+// entity's documents for the month of t (UTC):
+// "{prefix}lucid-{entity}-{YYYY.MM}".
+func (c *Client) MonthlyIndex(entity string, t time.Time) (string, error) {
+	n, err := lucidkeys.MonthlyIndex(entity, t)
+	if err != nil {
+		return "", wrapInvalid("monthly index", "", err)
+	}
+	return c.cfg.IndexPrefix + n, nil
+}
+
+// WriteAlias returns "{prefix}lucid-{entity}-write", the alias whose write
+// index is the current month's index.
+func (c *Client) WriteAlias(entity string) (string, error) {
+	n, err := lucidkeys.WriteAlias(entity)
+	if err != nil {
+		return "", wrapInvalid("write alias", "", err)
+	}
+	return c.cfg.IndexPrefix + n, nil
+}
+
+// ReadAlias returns "{prefix}lucid-{entity}", the alias every monthly index
+// of entity joins when created; search it to see all months still kept.
+func (c *Client) ReadAlias(entity string) (string, error) {
+	n, err := lucidkeys.ReadAlias(entity)
+	if err != nil {
+		return "", wrapInvalid("read alias", "", err)
+	}
+	return c.cfg.IndexPrefix + n, nil
+}
+
+// IndexPattern returns "{prefix}lucid-{entity}-*", the pattern of entity's
+// monthly indices (and of its index template).
+func (c *Client) IndexPattern(entity string) (string, error) {
+	n, err := lucidkeys.IndexPattern(entity)
+	if err != nil {
+		return "", wrapInvalid("index pattern", "", err)
+	}
+	return c.cfg.IndexPrefix + n, nil
+}
+
+// parseMonthly splits an index name under the prefix into entity and month.
+func (c *Client) parseMonthly(name string) (string, time.Time, bool) {
+	rest, ok := strings.CutPrefix(name, c.cfg.IndexPrefix)
+	if !ok {
+		return "", time.Time{}, false
+	}
+	e, m, err := lucidkeys.ParseMonthlyIndex(rest)
+	return e, m, err == nil
+}
+
+// indexSpec is the creation body of one of entity's monthly indices:
+// shards, replicas, the mapping (dynamic for unknown entities) and the read
+// alias.
+func (c *Client) indexSpec(entity string) (IndexSpec, error) {
+	read, err := c.ReadAlias(entity)
+	if err != nil {
+		return IndexSpec{}, err
+	}
+	spec := IndexSpec{
+		Settings: map[string]any{"number_of_shards": c.cfg.Shards, "number_of_replicas": c.cfg.Replicas},
+		Aliases:  map[string]any{read: map[string]any{}},
+	}
+	if m, ok := Mapping(entity); ok {
+		spec.Mappings = m
+	}
+	return spec, nil
+}
+
+// EnsureTemplates installs, for each entity (the five well-known ones when
+// none are given), a composable index template (_index_template) named
+// "{prefix}lucid-{entity}" for "{prefix}lucid-{entity}-*" with the entity's
+// settings, mapping and read alias, so monthly indices created by anyone
+// get them. When the engine has ILM or ISM it also installs the lifecycle
+// policy (see EnsureLifecyclePolicy). It is idempotent.
+func (c *Client) EnsureTemplates(ctx context.Context, entities ...string) error {
+	if len(entities) == 0 {
+		entities = lucidkeys.SearchEntities()
+	}
+	if c.ilm || c.ism {
+		if err := c.EnsureLifecyclePolicy(ctx); err != nil {
+			return err
+		}
+	}
+	for _, e := range entities {
+		pattern, err := c.IndexPattern(e)
+		if err != nil {
+			return err
+		}
+		spec, err := c.indexSpec(e)
+		if err != nil {
+			return err
+		}
+		if c.ilm {
+			spec.Settings["index.lifecycle.name"] = c.policyName()
+		}
+		name := strings.TrimSuffix(pattern, "-*")
+		body, err := jsonBody("put template", map[string]any{
+			"index_patterns": []string{pattern},
+			"priority":       200,
+			"template":       spec,
+			"_meta":          map[string]any{"managed_by": "lucid-data"},
+		})
+		if err != nil {
+			return err
+		}
+		if err := c.call(ctx, "put template", name, esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteTemplates removes the index templates EnsureTemplates installed
+// for entities (all five well-known ones when none are given); missing
+// templates are ignored.
+func (c *Client) DeleteTemplates(ctx context.Context, entities ...string) error {
+	if len(entities) == 0 {
+		entities = lucidkeys.SearchEntities()
+	}
+	for _, e := range entities {
+		name, err := c.ReadAlias(e)
+		if err != nil {
+			return err
+		}
+		err = c.call(ctx, "delete template", name, esapi.IndicesDeleteIndexTemplateRequest{Name: name}, nil)
+		if err != nil && !isStatus(err, 404) {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureMonthlyIndex creates entity's index for the month of t if it does
+// not exist yet (with mapping, settings and read alias) and returns its
+// name. Known indices are remembered, so repeated calls cost nothing.
+func (c *Client) EnsureMonthlyIndex(ctx context.Context, entity string, t time.Time) (string, error) {
+	name, err := c.MonthlyIndex(entity, t)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	ok := c.known[name]
+	c.mu.Unlock()
+	if ok {
+		return name, nil
+	}
+	spec, err := c.indexSpec(entity)
+	if err != nil {
+		return "", err
+	}
+	if err := c.CreateIndex(ctx, name, spec); err != nil && !isAlreadyExists(err) {
+		return "", err
+	}
+	c.mu.Lock()
+	c.known[name] = true
+	c.mu.Unlock()
+	return name, nil
+}
+
+func isAlreadyExists(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(e.Type, "already_exists")
+}
+
+// Rollover makes the current month's index (by Config.Clock) entity's write
+// index: it creates the index when the month is new and moves the write
+// alias onto it in one atomic alias update, so writers through the alias
+// never see a gap. It returns the current index and is cheap when nothing
+// changed.
+func (c *Client) Rollover(ctx context.Context, entity string) (string, error) {
+	now := c.now()
+	current, err := c.MonthlyIndex(entity, now)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	done := c.writeTo[entity] == current
+	c.mu.Unlock()
+	if done {
+		return current, nil
+	}
+	if _, err := c.EnsureMonthlyIndex(ctx, entity, now); err != nil {
+		return "", err
+	}
+	write, err := c.WriteAlias(entity)
+	if err != nil {
+		return "", err
+	}
+	var holders map[string]any
+	err = c.call(ctx, "rollover", write, esapi.IndicesGetAliasRequest{Name: []string{write}}, &holders)
+	if err != nil && !isStatus(err, 404) {
+		return "", err
+	}
+	actions := []any{map[string]any{"add": map[string]any{"index": current, "alias": write, "is_write_index": true}}}
+	for idx := range holders {
+		if idx != current {
+			actions = append(actions, map[string]any{"remove": map[string]any{"index": idx, "alias": write}})
+		}
+	}
+	body, err := jsonBody("rollover", map[string]any{"actions": actions})
+	if err != nil {
+		return "", err
+	}
+	if err := c.call(ctx, "rollover", write, esapi.IndicesUpdateAliasesRequest{Body: bytes.NewReader(body)}, nil); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.writeTo[entity] = current
+	c.mu.Unlock()
+	c.log.Debug("search: rollover", "entity", entity, "index", current)
+	return current, nil
+}
+
+// IndexFor returns where a document of entity dated at belongs, creating
+// indices on demand: the write alias (after Rollover) when at falls in the
+// current month, else that month's index. Use it to route bulk items.
+func (c *Client) IndexFor(ctx context.Context, entity string, at time.Time) (string, error) {
+	if lucidkeys.MonthOf(at).Equal(lucidkeys.MonthOf(c.now())) {
+		if _, err := c.Rollover(ctx, entity); err != nil {
+			return "", err
+		}
+		return c.WriteAlias(entity)
+	}
+	return c.EnsureMonthlyIndex(ctx, entity, at)
+}
+
+// IndexEntity indexes doc as entity's document dated at, in the monthly
+// index of at (through the write alias for the current month), creating the
+// index on demand.
+func (c *Client) IndexEntity(ctx context.Context, entity, id string, doc any, at time.Time, o *WriteOptions) (*WriteResult, error) {
+	idx, err := c.IndexFor(ctx, entity, at)
+	if err != nil {
+		return nil, err
+	}
+	return c.Index(ctx, idx, id, doc, o)
+}
