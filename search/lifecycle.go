@@ -282,6 +282,10 @@ func (c *Client) applyIndex(ctx context.Context, il *IndexLifecycle) error {
 		if err := c.call(ctx, "lifecycle force merge", il.Index, raw("POST", "/"+il.Index+"/_forcemerge", q, nil), nil); err != nil {
 			return err
 		}
+		// Release the merged-away segments now, so the next plan sees one.
+		if err := c.Refresh(ctx, il.Index); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -73,7 +73,8 @@ func (f *faults) takeFailure() int {
 	return 0
 }
 
-func sleep(ctx context.Context, d time.Duration) {
+// sleep waits d, or less if ctx is done or stop is closed.
+func sleep(ctx context.Context, d time.Duration, stop <-chan struct{}) {
 	if d <= 0 {
 		return
 	}
@@ -82,6 +83,7 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+	case <-stop:
 	}
 }
 
@@ -94,6 +96,7 @@ type HTTP struct {
 	served    atomic.Int64
 	failed    atomic.Int64
 	closeOnce sync.Once
+	stop      chan struct{}
 }
 
 // NewHTTP starts a proxy on a loopback port in front of target (e.g.
@@ -107,7 +110,7 @@ func NewHTTP(target string) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &HTTP{ln: ln, f: faults{conns: map[net.Conn]struct{}{}}}
+	p := &HTTP{ln: ln, f: faults{conns: map[net.Conn]struct{}{}}, stop: make(chan struct{})}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	p.rp = httputil.NewSingleHostReverseProxy(u)
@@ -135,7 +138,7 @@ func NewHTTP(target string) (*HTTP, error) {
 }
 
 func (p *HTTP) serve(w http.ResponseWriter, r *http.Request) {
-	sleep(r.Context(), p.f.getDelay())
+	sleep(r.Context(), p.f.getDelay(), p.stop)
 	if p.f.isDown() {
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
@@ -189,6 +192,7 @@ func (p *HTTP) Failed() int64 { return p.failed.Load() }
 // Close stops the proxy and closes all connections. It is idempotent.
 func (p *HTTP) Close() error {
 	p.closeOnce.Do(func() {
+		close(p.stop)
 		p.f.cut()
 		p.srv.Close()
 		if t, ok := p.rp.Transport.(*http.Transport); ok {
@@ -206,6 +210,7 @@ type TCP struct {
 	target string
 	wg     sync.WaitGroup
 	once   sync.Once
+	stop   chan struct{}
 }
 
 // NewTCP starts a TCP proxy on a loopback port in front of target
@@ -215,7 +220,7 @@ func NewTCP(target string) (*TCP, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &TCP{ln: ln, target: target, f: faults{conns: map[net.Conn]struct{}{}}}
+	p := &TCP{ln: ln, target: target, f: faults{conns: map[net.Conn]struct{}{}}, stop: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -239,7 +244,7 @@ func (p *TCP) accept() {
 
 func (p *TCP) pipe(c net.Conn) {
 	defer p.wg.Done()
-	time.Sleep(p.f.getDelay())
+	sleep(context.Background(), p.f.getDelay(), p.stop)
 	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil {
 		c.Close()
@@ -281,6 +286,7 @@ func (p *TCP) Restore() { p.f.restore() }
 // goroutines. It is idempotent.
 func (p *TCP) Close() error {
 	p.once.Do(func() {
+		close(p.stop)
 		p.ln.Close()
 		p.f.cut()
 		p.wg.Wait()

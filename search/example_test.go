@@ -1,0 +1,121 @@
+package search_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/search"
+)
+
+// Queries are typed values that render to the engine's query DSL; user
+// text only ever becomes a match value.
+func ExampleBool() {
+	q := search.Bool{
+		Must:   []search.Query{search.MultiMatch{Text: "merkle proof", Fields: []string{"title^2", "description"}, Fuzziness: "AUTO"}},
+		Filter: []search.Query{search.Term{Field: "user_id", Value: "u42"}},
+	}
+	b, _ := json.Marshal(q)
+	fmt.Println(string(b))
+	// Output:
+	// {"bool":{"filter":[{"term":{"user_id":{"value":"u42"}}}],"must":[{"multi_match":{"fields":["title^2","description"],"fuzziness":"AUTO","query":"merkle proof"}}]}}
+}
+
+func ExampleEscapeQueryString() {
+	fmt.Println(search.EscapeQueryString(`title:* OR (admin AND "x")`))
+	// Output:
+	// title\:\* or \(admin and \"x\"\)
+}
+
+// Connect, write a session into its monthly index and search a user's
+// sessions across months.
+func ExampleConnect() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{Addresses: []string{"http://127.0.0.1:9200"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	now := time.Now()
+	_, err = c.IndexEntity(ctx, lucidkeys.EntitySessions, "s1",
+		map[string]any{"session_id": "s1", "user_id": "u42", "created_at": now}, now,
+		&search.WriteOptions{Refresh: search.RefreshWaitFor})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := c.SearchSessions(ctx, "u42", search.SessionFilter{Status: []string{"active"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Total)
+}
+
+// A long-lived bulk indexer: every item ends in exactly one callback.
+func ExampleBulkIndexer() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	bi := c.NewBulkIndexer(search.BulkConfig{Workers: 2, FlushBytes: 1 << 20, FlushInterval: time.Second})
+	for i := range 1000 {
+		_ = bi.Add(ctx, search.BulkItem{
+			Index: "lucid-audit-logs-write",
+			Body:  map[string]any{"message": "login", "n": i},
+			OnFailure: func(item search.BulkItem, res search.BulkItemResult, err error) {
+				fmt.Println("not indexed:", err)
+			},
+		})
+	}
+	if err := bi.Close(ctx); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Printf("%+v\n", bi.Stats())
+}
+
+// Page through every hit with search_after over a point in time.
+func ExampleClient_Scan() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	for hit, err := range c.Scan(ctx, "lucid-blocks", search.ScanOptions{Sort: []search.Sort{{Field: "block_height"}}}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(hit.ID)
+	}
+}
+
+// The lifecycle runner's dry run, then the real thing.
+func ExampleClient_PlanLifecycle() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	plan, err := c.PlanLifecycle(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, il := range plan.Indices {
+		fmt.Println(il.Index, il.Phase, il.Actions)
+	}
+	if _, err := c.ApplyLifecycle(ctx); err != nil {
+		fmt.Println(err)
+	}
+}
