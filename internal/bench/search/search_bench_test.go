@@ -1,0 +1,278 @@
+// Package searchbench measures the search package against the official
+// client's esutil.BulkIndexer and raw esapi on the same engine.
+package searchbench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/HamiGames/lucid-data/search"
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cleanupAll()
+	os.Exit(code)
+}
+
+// engineURL is the engine to measure: LUCID_TEST_SEARCH_URL, as for the
+// SDK's tests, or a local default.
+func engineURL() string {
+	if u := os.Getenv("LUCID_TEST_SEARCH_URL"); u != "" {
+		return u
+	}
+	return "http://127.0.0.1:9200"
+}
+
+// Same flush settings for both indexers.
+const (
+	workers       = 2
+	flushBytes    = 1 << 20
+	flushInterval = 30 * time.Second
+)
+
+var (
+	mu       sync.Mutex
+	prefix   string
+	client   *search.Client
+	baseURL  string
+	created  []string
+	seq      atomic.Int64
+	docBytes = func(i int) []byte {
+		return fmt.Appendf(nil, `{"session_id":"s%d","user_id":"u%d","status":"active","title":"chunk upload %d","chunk_count":%d,"created_at":"2026-11-%02dT12:00:00Z"}`,
+			i, i%1000, i%97, i, 1+i%28)
+	}
+)
+
+func setup(b *testing.B) *search.Client {
+	b.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if client != nil {
+		return client
+	}
+	baseURL = engineURL()
+	var r [5]byte
+	_, _ = rand.Read(r[:])
+	prefix = "lb" + hex.EncodeToString(r[:]) + "-"
+	c, err := search.Connect(context.Background(), search.Config{Addresses: []string{baseURL}, IndexPrefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client = c
+	return c
+}
+
+func newIndex(b *testing.B, c *search.Client) string {
+	b.Helper()
+	name := prefix + "bulk-" + strconv.FormatInt(seq.Add(1), 10)
+	if err := c.CreateIndex(context.Background(), name, search.IndexSpec{
+		Settings: map[string]any{"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	mu.Lock()
+	created = append(created, name)
+	mu.Unlock()
+	return name
+}
+
+func cleanupAll() {
+	if client == nil {
+		return
+	}
+	for _, n := range created {
+		_ = client.DeleteIndex(context.Background(), n)
+	}
+	client.Close()
+}
+
+// productHeader adds the X-Elastic-Product header the official client's
+// product check demands and OpenSearch does not send. It exists only so
+// esutil.BulkIndexer (which needs an *elasticsearch.Client) can be measured
+// against the same OpenSearch node; the SDK itself never does this.
+type productHeader struct{ rt http.RoundTripper }
+
+func (p productHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := p.rt.RoundTrip(r)
+	if res != nil {
+		res.Header.Set("X-Elastic-Product", "Elasticsearch")
+	}
+	return res, err
+}
+
+// BenchmarkBulkIndex indexes b.N documents per run through each indexer
+// with the same workers and flush settings; docs/s is the figure of merit.
+func BenchmarkBulkIndex(b *testing.B) {
+	c := setup(b)
+	b.Run("sdk", func(b *testing.B) {
+		idx := newIndex(b, c)
+		ctx := context.Background()
+		var failed atomic.Int64
+		onFail := func(search.BulkItem, search.BulkItemResult, error) { failed.Add(1) }
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		bi := c.NewBulkIndexer(search.BulkConfig{Workers: workers, FlushBytes: flushBytes, FlushInterval: flushInterval})
+		for i := range b.N {
+			if err := bi.Add(ctx, search.BulkItem{Index: idx, ID: strconv.Itoa(i), Body: json.RawMessage(docBytes(i)), OnFailure: onFail}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := bi.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
+		if failed.Load() != 0 {
+			b.Fatalf("%d failed", failed.Load())
+		}
+	})
+	b.Run("esutil", func(b *testing.B) {
+		idx := newIndex(b, c)
+		es, err := elasticsearch.NewClient(elasticsearch.Config{
+			Addresses: []string{baseURL},
+			Transport: productHeader{http.DefaultTransport.(*http.Transport).Clone()},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		var failed atomic.Int64
+		onFail := func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem, error) { failed.Add(1) }
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+			Client: es, Index: idx, NumWorkers: workers, FlushBytes: flushBytes, FlushInterval: flushInterval,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range b.N {
+			if err := bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: strconv.Itoa(i), Body: bytes.NewReader(docBytes(i)), OnFailure: onFail}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := bi.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
+		if st := bi.Stats(); st.NumFailed != 0 || failed.Load() != 0 {
+			b.Fatalf("esutil failed %d", st.NumFailed)
+		}
+	})
+}
+
+var (
+	searchOnce  sync.Once
+	searchIndex string
+)
+
+// searchSetup bulks 100,000 documents into one index, once per process.
+func searchSetup(b *testing.B, c *search.Client) string {
+	searchOnce.Do(func() {
+		idx := newIndex(b, c)
+		ctx := context.Background()
+		bi := c.NewBulkIndexer(search.BulkConfig{Workers: workers, FlushBytes: flushBytes})
+		for i := range 100_000 {
+			if err := bi.Add(ctx, search.BulkItem{Index: idx, ID: strconv.Itoa(i), Body: json.RawMessage(docBytes(i))}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := bi.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if st := bi.Stats(); st.Indexed != 100_000 {
+			b.Fatalf("setup indexed %+v", st)
+		}
+		if err := c.Refresh(ctx, idx); err != nil {
+			b.Fatal(err)
+		}
+		searchIndex = idx
+	})
+	if searchIndex == "" {
+		b.Fatal("search index setup failed")
+	}
+	return searchIndex
+}
+
+// BenchmarkSearch runs a filtered full-text query (term filter on user_id,
+// fuzzy match on title, top 10 by score) against a 100,000-document index
+// from concurrent goroutines; q/s is compared with the seed's 500 q/s.
+func BenchmarkSearch(b *testing.B) {
+	c := setup(b)
+	idx := searchSetup(b, c)
+	b.Run("sdk", func(b *testing.B) {
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				i := n.Add(1)
+				res, err := c.Search(ctx, idx, search.SearchRequest{
+					Query: search.Bool{
+						Filter: []search.Query{search.Term{Field: "user_id.keyword", Value: "u" + strconv.FormatInt(i%1000, 10)}},
+						Must:   []search.Query{search.Match{Field: "title", Text: "chunk uplaod", Fuzziness: "AUTO"}},
+					},
+					Size: 10,
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if res.Total == 0 {
+					b.Error("no hits")
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "q/s")
+	})
+	b.Run("esapi", func(b *testing.B) {
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		tr := c.Transport()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				i := n.Add(1)
+				body := fmt.Sprintf(`{"size":10,"query":{"bool":{"filter":[{"term":{"user_id.keyword":{"value":"u%d"}}}],"must":[{"match":{"title":{"query":"chunk uplaod","fuzziness":"AUTO"}}}]}}}`, i%1000)
+				res, err := esapi.SearchRequest{Index: []string{idx}, Body: bytes.NewReader([]byte(body))}.Do(ctx, tr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var out struct {
+					Hits struct {
+						Total struct{ Value int } `json:"total"`
+					} `json:"hits"`
+				}
+				err = json.NewDecoder(res.Body).Decode(&out)
+				res.Body.Close()
+				if err != nil || res.IsError() || out.Hits.Total.Value == 0 {
+					b.Error("esapi search failed", err, res.Status())
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "q/s")
+	})
+}
