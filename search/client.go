@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/elastic/elastic-transport-go/v8/elastictransport"
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -98,7 +98,6 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	tr      esapi.Transport
-	es      *elasticsearch.Client // nil for OpenSearch
 	plain   *elastictransport.Client
 	ownRT   *http.Transport // created by Connect, closed by Close
 	product Product
@@ -137,10 +136,11 @@ type DocumentStore interface {
 }
 
 // Connect builds a client, asks GET / which product and version answer and
-// probes the lifecycle plugins. Elasticsearch is then spoken to through an
-// *elasticsearch.Client, whose product check stays on; OpenSearch through
-// the same esapi requests over a plain elastictransport client, without
-// Elasticsearch's compatibility media type.
+// probes the lifecycle plugins. Both engines are spoken to with esapi
+// requests over one elastictransport client, without Elasticsearch's
+// compatibility media type (which OpenSearch rejects). For Elasticsearch the
+// product check of go-elasticsearch is kept: a server that does not send
+// X-Elastic-Product: Elasticsearch is refused with ErrUnsupported.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if len(cfg.Addresses) == 0 {
 		cfg.Addresses = []string{DefaultAddress}
@@ -238,28 +238,13 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		c.product = ProductOpenSearch
 	default:
 		c.product = ProductElasticsearch
-		es, err := elasticsearch.NewClient(elasticsearch.Config{
-			Addresses:     cfg.Addresses,
-			Username:      cfg.Username,
-			Password:      cfg.Password,
-			APIKey:        cfg.APIKey,
-			CACert:        cfg.CACert,
-			RetryOnStatus: cfg.RetryOnStatus,
-			RetryOnError:  retryOnError,
-			MaxRetries:    cfg.MaxRetries,
-			DisableRetry:  cfg.MaxRetries == 0,
-			RetryBackoff:  c.backoff,
-			Transport:     rt,
-			Logger:        slogLogger{c.log},
-		})
-		if err != nil {
-			c.Close()
-			return nil, &Error{Op: "connect", kind: ErrInvalid, cause: err, Reason: "client configuration rejected"}
-		}
-		c.es, c.tr = es, es
-		// The first request through the official client runs its product
-		// check; a server that only pretends to be Elasticsearch fails here.
-		if err := c.call(ctx, "connect", "", esapi.InfoRequest{}, nil); err != nil {
+		// go-elasticsearch's product check, done here: a genuine
+		// Elasticsearch 8 names itself in the X-Elastic-Product header of
+		// every answer; a server that only pretends to be Elasticsearch is
+		// refused. (The official *elasticsearch.Client would do the same, but
+		// importing it compiles its ~800 typedapi packages into every
+		// program that imports search: minutes per build on a Raspberry Pi.)
+		if err := c.checkElasticProduct(ctx); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -307,16 +292,25 @@ func (c *Client) Product() Product { return c.product }
 // Version returns the engine version detected at connect time, e.g. "2.19.1".
 func (c *Client) Version() string { return c.version }
 
-// Transport is the escape hatch: the esapi.Transport the SDK sends every
-// request through (the *elasticsearch.Client for Elasticsearch, the plain
-// *elastictransport.Client for OpenSearch). Use it with any esapi request:
-// esapi.CatIndicesRequest{}.Do(ctx, c.Transport()).
+// Transport is the escape hatch: the *elastictransport.Client the SDK sends
+// every request through, with its retries, credentials and TLS. Use it with
+// any esapi request: esapi.CatIndicesRequest{}.Do(ctx, c.Transport()).
 func (c *Client) Transport() esapi.Transport { return c.tr }
 
-// Elasticsearch returns the official client when connected to
-// Elasticsearch, nil for OpenSearch (whose answers the official client
-// refuses).
-func (c *Client) Elasticsearch() *elasticsearch.Client { return c.es }
+// checkElasticProduct repeats GET / and requires the header every
+// Elasticsearch 8 sends, as go-elasticsearch's product check does.
+func (c *Client) checkElasticProduct(ctx context.Context) error {
+	res, err := esapi.InfoRequest{}.Do(ctx, c.plain)
+	if err != nil {
+		return &Error{Op: "connect", kind: ErrUnavailable, cause: err, Reason: "product check"}
+	}
+	defer res.Body.Close()
+	if got := res.Header.Get("X-Elastic-Product"); got != "Elasticsearch" {
+		return &Error{Op: "connect", kind: ErrUnsupported, Status: res.StatusCode,
+			Reason: fmt.Sprintf("the server is neither OpenSearch nor a genuine Elasticsearch (X-Elastic-Product %q)", got)}
+	}
+	return nil
+}
 
 // Close releases the idle connections of the transport Connect created (a
 // Config.Transport belongs to the caller). It is idempotent; the Client

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +20,32 @@ func TestConnectDetectsProduct(t *testing.T) {
 	if string(c.Product()) != srv.Product || c.Version() != srv.Version {
 		t.Fatalf("detected %s %s, server is %s %s", c.Product(), c.Version(), srv.Product, srv.Version)
 	}
-	switch c.Product() {
-	case ProductOpenSearch:
-		if c.Elasticsearch() != nil {
-			t.Fatal("OpenSearch must not get the official client, whose product check refuses it")
-		}
-	case ProductElasticsearch:
-		if c.Elasticsearch() == nil {
-			t.Fatal("Elasticsearch must get the official client")
-		}
-	}
 	// Escape hatch: any esapi request over the SDK's transport.
 	res, err := esapi.CatHealthRequest{Format: "json"}.Do(ctxT(t), c.Transport())
 	if err != nil || res.IsError() {
 		t.Fatalf("escape hatch: %v %v", err, res)
 	}
 	res.Body.Close()
+}
+
+// TestConnectRefusesFakeElasticsearch: a server that claims to be
+// Elasticsearch in GET / but lacks the X-Elastic-Product header every
+// Elasticsearch 8 sends is refused, as go-elasticsearch's product check does.
+// The impostor is hostile input, so it is a few lines of httptest, not an engine.
+func TestConnectRefusesFakeElasticsearch(t *testing.T) {
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"version":{"number":"8.11.4"},"tagline":"You Know, for Search"}`))
+	}))
+	defer fake.Close()
+	c, err := Connect(ctxT(t), Config{Addresses: []string{fake.URL}, MaxRetries: -1})
+	if err == nil {
+		c.Close()
+		t.Fatal("Connect accepted a server without X-Elastic-Product")
+	}
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Connect: %v, want ErrUnsupported", err)
+	}
 }
 
 func TestLifecycleProbe(t *testing.T) {

@@ -6,14 +6,19 @@
 //
 // # Connecting
 //
-// Connect asks GET / which engine answers. Elasticsearch is then used through
-// the official *elasticsearch.Client, with its product check on. OpenSearch
-// fails that check (it sends no X-Elastic-Product header), so it is reached
-// with the same esapi request structs over a plain elastictransport client,
-// without Elasticsearch's compatibility media type. Every request is retried
-// on 429, 502, 503, 504 and connection errors with exponential backoff and
-// jitter, never after its ctx is done, and is bounded by Config.RequestTimeout.
-// Transport and Elasticsearch are escape hatches to the native clients.
+// Connect asks GET / which engine answers. Both engines are reached with
+// go-elasticsearch's esapi request structs over one elastictransport client,
+// without Elasticsearch's compatibility media type (OpenSearch rejects it).
+// For Elasticsearch, Connect keeps the official client's product check: the
+// answer must carry X-Elastic-Product: Elasticsearch, or Connect fails with
+// ErrUnsupported. The package does not import the official
+// *elasticsearch.Client itself, because that would compile its ~800 typedapi
+// packages into every program that imports search (minutes per build on a
+// Raspberry Pi); build one from the same addresses if you want the typed API.
+// Every request is retried on 429, 502, 503, 504 and connection errors with
+// exponential backoff and jitter, never after its ctx is done, and is bounded
+// by Config.RequestTimeout. Transport is the escape hatch to the native
+// transport.
 //
 // # Engine differences handled here
 //
@@ -24,7 +29,7 @@
 //   - lifecycle: ILM on Elasticsearch, ISM on OpenSearch when its plugin is
 //     installed (both probed at connect time), otherwise the SDK's own
 //     runner (PlanLifecycle, ApplyLifecycle);
-//   - the official client's product check (Elasticsearch only).
+//   - the product check (X-Elastic-Product, Elasticsearch only).
 //
 // # Indices
 //
