@@ -296,6 +296,78 @@ func TestBulk429Storm(t *testing.T) {
 	p.FailNext(0, 0)
 }
 
+// TestBulkItemRejections: the engine accepts the request but rejects single
+// items with 429 (the proxy drops them before the engine and answers 429 in
+// their place). Those items, and only those, are re-sent with backoff until
+// applied; every item ends in exactly one callback and every acknowledged
+// document is readable. A 503 rejection that outlasts MaxAttempts ends the
+// item in OnFailure carrying the status.
+func TestBulkItemRejections(t *testing.T) {
+	c, p := proxiedClient(t, Config{MaxRetries: -1})
+	ctx := ctxT(t)
+	idx := c.cfg.IndexPrefix + "itemreject"
+	createLongIndex(t, c, idx)
+	l := newLedger()
+	bi := c.NewBulkIndexer(BulkConfig{Workers: 2, FlushBytes: 2048, MaxAttempts: 10, RetryBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	const n, rejected = 600, 150
+	p.RejectBulkItems(rejected, http.StatusTooManyRequests)
+	for i := range n {
+		if err := bi.Add(ctx, l.item(idx, strconv.Itoa(i), map[string]any{"n": i})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bi.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.check(t, n)
+	st := bi.Stats()
+	if len(l.failed) != 0 || p.Rejected() != rejected {
+		t.Fatalf("failed %d, proxy rejected %d, stats %+v", len(l.failed), p.Rejected(), st)
+	}
+	// Each rejection costs its item exactly one more attempt (an item may
+	// be rejected again on its retry while the budget lasts).
+	extra := 0
+	for _, r := range l.ok {
+		extra += r.Attempts - 1
+	}
+	if extra != rejected || st.Retried != rejected {
+		t.Fatalf("extra attempts %d, stats.Retried %d; want both %d (stats %+v)", extra, st.Retried, rejected, st)
+	}
+	if err := c.Refresh(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Search(ctx, idx, SearchRequest{Query: MatchAll{}, NoHits: true, TrackTotalHits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != n {
+		t.Fatalf("index holds %d documents, want %d", res.Total, n)
+	}
+
+	// Rejections that outlast the attempts.
+	l2 := newLedger()
+	p.RejectBulkItems(1000, http.StatusServiceUnavailable)
+	for i := range 5 {
+		if err := bi.Add(ctx, l2.item(idx, fmt.Sprint("r", i), map[string]any{"n": i})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bi.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l2.check(t, 5)
+	if len(l2.failed) != 5 {
+		t.Fatalf("%d of 5 items failed, want all", len(l2.failed))
+	}
+	for id, err := range l2.failed {
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || e.Type != "es_rejected_execution_exception" {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	p.RejectBulkItems(0, 0)
+}
+
 // TestBulkCloseGivesUp closes with a short deadline while the engine hangs:
 // Close returns the ctx error and every item is settled with OnFailure.
 func TestBulkCloseGivesUp(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,14 +90,18 @@ func sleep(ctx context.Context, d time.Duration, stop <-chan struct{}) {
 
 // HTTP is an HTTP fault-injection reverse proxy.
 type HTTP struct {
-	f         faults
-	ln        net.Listener
-	srv       *http.Server
-	rp        *httputil.ReverseProxy
-	served    atomic.Int64
-	failed    atomic.Int64
-	closeOnce sync.Once
-	stop      chan struct{}
+	f        faults
+	ln       net.Listener
+	srv      *http.Server
+	rp       *httputil.ReverseProxy
+	served   atomic.Int64
+	failed   atomic.Int64
+	rejected atomic.Int64
+	target   *url.URL
+	// bulkLeft and bulkStatus (under f.mu) drive RejectBulkItems.
+	bulkLeft, bulkStatus int
+	closeOnce            sync.Once
+	stop                 chan struct{}
 }
 
 // NewHTTP starts a proxy on a loopback port in front of target (e.g.
@@ -110,7 +115,7 @@ func NewHTTP(target string) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &HTTP{ln: ln, f: faults{conns: map[net.Conn]struct{}{}}, stop: make(chan struct{})}
+	p := &HTTP{ln: ln, f: faults{conns: map[net.Conn]struct{}{}}, stop: make(chan struct{}), target: u}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	p.rp = httputil.NewSingleHostReverseProxy(u)
@@ -156,6 +161,10 @@ func (p *HTTP) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "0")
 		w.WriteHeader(st)
 		_, _ = io.WriteString(w, `{"error":{"type":"faultproxy_injected","reason":"injected status `+strconv.Itoa(st)+`"},"status":`+strconv.Itoa(st)+`}`)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/_bulk") && p.bulkRejecting() {
+		p.serveBulk(w, r)
 		return
 	}
 	p.served.Add(1)
