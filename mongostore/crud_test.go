@@ -440,14 +440,22 @@ func TestUnavailableAndReconnect(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
+	waitReconnectCount(t, db, "things", 1)
+}
+
+// waitReconnectCount waits (up to 20 s) for db to reach the restarted server
+// again, then checks coll still holds want documents: data kept, client
+// reconnected by itself.
+func waitReconnectCount(t *testing.T, db *mongostore.DB, coll lucidkeys.Collection, want int64) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		n, err := db.Count(ctx, "things", nil)
+		n, err := db.Count(ctxT(t), coll, nil)
 		if err == nil {
-			if n != 1 {
-				t.Errorf("Count after restart = %d, want 1 (data kept)", n)
+			if n != want {
+				t.Errorf("Count(%s) after restart = %d, want %d (data kept)", coll, n, want)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no reconnect after restart: %v", err)

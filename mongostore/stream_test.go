@@ -162,20 +162,7 @@ func TestServerStoppedMidStream(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n, err := db.Count(ctx, "stream", nil)
-		if err == nil {
-			if n != 3000 {
-				t.Errorf("Count after restart = %d", n)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no reconnect: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReconnectCount(t, db, "stream", 3000)
 }
 
 func TestConcurrentWriters(t *testing.T) {
