@@ -75,6 +75,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if err := os.MkdirAll(s.dir, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded: data directory: %w", err)
 	}
+	// FerretDB v1.24.2 leaks its backend when its listener cannot bind (New
+	// returns without closing it, and in race/debug builds the backend's
+	// finalizer then panics the process). So a fixed address is bound once
+	// here first, and a busy one fails before FerretDB is involved.
+	if addr != "127.0.0.1:0" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.removeTemp()
+			return nil, fmt.Errorf("embedded: listen on %s: %w", addr, err)
+		}
+		_ = ln.Close()
+	}
 	// FerretDB's SQLite backend wants a file: URL naming a directory with a
 	// trailing slash; each database becomes one SQLite file inside it.
 	dirURL := "file:" + filepath.ToSlash(s.dir) + "/"
