@@ -199,16 +199,27 @@ func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions)
 		if n > 0 {
 			return newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, &redisLockOps{l: l, key: key, token: token}), nil
 		}
-		if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
-			return nil, fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
+		if err := waitRetry(ctx, name, opts, attempt); err != nil {
+			return nil, err
 		}
-		t := time.NewTimer(opts.Retry.wait(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
-		case <-t.C:
-		}
+	}
+}
+
+// waitRetry decides, for both lockers, whether a lock that was held by
+// another owner is tried again: ErrLockNotObtained without a retry strategy
+// or once its attempts are used up, the ctx error if ctx ends while waiting,
+// nil after the backoff.
+func waitRetry(ctx context.Context, name string, opts LockOptions, attempt int) error {
+	if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
+		return fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
+	}
+	t := time.NewTimer(opts.Retry.wait(attempt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -243,15 +243,8 @@ func (l *MemoryLocker) Obtain(ctx context.Context, name string, opts LockOptions
 		if !held {
 			return newLockState(name, fence, ttl, start, opts.NoWatchdog, l.log, &memLockOps{m: l.m, key: key, token: token}), nil
 		}
-		if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
-			return nil, fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
-		}
-		t := time.NewTimer(opts.Retry.wait(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
-		case <-t.C:
+		if err := waitRetry(ctx, name, opts, attempt); err != nil {
+			return nil, err
 		}
 	}
 }
