@@ -93,8 +93,9 @@ const (
 // LimiterOptions configures a limiter. The zero value is usable.
 type LimiterOptions struct {
 	// Entity is the key's entity segment: key k lives at
-	// lucid:ratelimit:{entity}:{k} and lucid:ratelimit:{entity}:{k}:sum
-	// (one hash tag). Default "window".
+	// lucid:ratelimit:{entity}:{k} (older entries) and
+	// lucid:ratelimit:{entity}:{k}:state (total and newest entry), one
+	// hash tag. Default "window".
 	Entity string
 	// Precision is the merge step of the log (see Limiter); default
 	// window/1000, at least 1µs. Smaller is more precise and uses more
@@ -179,32 +180,57 @@ func (c *limiterCore) failed(limit int64, window time.Duration, err error) (Resu
 	return r, err
 }
 
-// limiterScript: KEYS[1] log (ZSET, member "first:count", score last),
-// KEYS[2] total. ARGV: limit, window µs, n, precision µs.
+// limiterScript keeps the newest ("open") entry of the log and the running
+// total in one small string, KEYS[2] = "total first last count oldest"
+// (µs; count 0 = no open entry; oldest = score of the oldest closed entry,
+// 0 = none), and the closed entries in a sorted set, KEYS[1] (member
+// "first:count", score last). An admission that merges into the open entry
+// — nearly all of them: a new entry starts once per precision step — is
+// TIME, GET and SET, the same three commands as a GCRA; the sorted set is
+// touched only when an entry closes or expires, or on a denial.
+// ARGV: limit, window µs, n, precision µs.
 // Returns {allowed, total, retry µs, reset µs, now µs}.
 var limiterScript = redis.NewScript(`
 if redis.replicate_commands then redis.replicate_commands() end
 local limit, window, n, prec = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local function int(x) return string.format('%d', x) end
+local function units(member) return tonumber(string.match(member, ':(%d+)$')) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if #newest > 0 and tonumber(newest[2]) > now then now = tonumber(newest[2]) end
-local cutoff = now - window
-local total = redis.call('GET', KEYS[2])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', cutoff))
-if total == false then
-  total = 0
-  local all = redis.call('ZRANGE', KEYS[1], 0, -1)
-  for i = 1, #all do total = total + tonumber(string.match(all[i], ':(%d+)$')) end
+local total, first, last, count, oldest = 0, 0, 0, 0, 0
+local dirty = false
+local s = redis.call('GET', KEYS[2])
+local a, b, c, d, e
+if s then a, b, c, d, e = string.match(s, '^(%d+) (%d+) (%d+) (%d+) (%d+)$') end
+if a then
+  total, first, last, count, oldest = tonumber(a), tonumber(b), tonumber(c), tonumber(d), tonumber(e)
 else
-  total = tonumber(total)
+  -- No state (first use, or lost): rebuild the total from the log.
+  local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do total = total + units(all[i]) end
+  if #all > 0 then
+    oldest = tonumber(all[2])
+    last = tonumber(all[#all])
+  end
+  dirty = #all > 0
 end
-if #old > 0 then
-  for i = 1, #old do total = total - tonumber(string.match(old[i], ':(%d+)$')) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', cutoff))
-  if total < 0 then total = 0 end
-  newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+-- Per key, time never runs backwards.
+if last > now then now = last end
+local cutoff = now - window
+if count > 0 and last <= cutoff then
+  -- The open entry expired, so did every closed one (they are older).
+  if oldest > 0 then redis.call('DEL', KEYS[1]) end
+  total, count, oldest, dirty = 0, 0, 0, true
+elseif oldest > 0 and oldest <= cutoff then
+  local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(cutoff))
+  for i = 1, #old do total = total - units(old[i]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(cutoff))
+  local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  oldest = 0
+  if #nxt > 0 then oldest = tonumber(nxt[2]) else total = count end
+  dirty = true
 end
+if total < count then total = count end
 local ask = n
 if ask == 0 then ask = 1 end
 local allowed, retry = 0, 0
@@ -213,36 +239,35 @@ if ask > limit then
 elseif total + ask <= limit then
   allowed = 1
 else
+  -- Wait until enough of the oldest units have left the window.
   local need, freed = total + ask - limit, 0
   local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
   for i = 1, #all, 2 do
-    freed = freed + tonumber(string.match(all[i], ':(%d+)$'))
+    freed = freed + units(all[i])
     if freed >= need then retry = tonumber(all[i+1]) + window - now break end
   end
+  if retry == 0 and count > 0 then retry = last + window - now end
+  if retry <= 0 then retry = window end
 end
+local ms = int(math.floor((window + prec) / 1000) + 1)
 if allowed == 1 and n > 0 then
-  local merged = false
-  if #newest > 0 then
-    local first, c = string.match(newest[1], '^(%d+):(%d+)$')
-    if now - tonumber(first) < prec then
-      redis.call('ZREM', KEYS[1], newest[1])
-      redis.call('ZADD', KEYS[1], string.format('%d', now), first .. ':' .. string.format('%d', tonumber(c) + n))
-      merged = true
+  if count > 0 and now - first < prec then
+    last, count = now, count + n
+  else
+    if count > 0 then
+      redis.call('ZADD', KEYS[1], int(last), int(first) .. ':' .. int(count))
+      redis.call('PEXPIRE', KEYS[1], ms)
+      if oldest == 0 then oldest = last end
     end
+    first, last, count = now, now, n
   end
-  if not merged then
-    redis.call('ZADD', KEYS[1], string.format('%d', now), string.format('%d', now) .. ':' .. string.format('%d', n))
-  end
-  total = total + n
-  local ms = string.format('%d', math.floor((window + prec) / 1000) + 1)
-  redis.call('SET', KEYS[2], string.format('%d', total), 'PX', ms)
-  redis.call('PEXPIRE', KEYS[1], ms)
-  newest = {0, string.format('%d', now)}
-elseif #old > 0 then
-  redis.call('SET', KEYS[2], string.format('%d', total), 'KEEPTTL')
+  total, dirty = total + n, true
+end
+if dirty then
+  redis.call('SET', KEYS[2], int(total) .. ' ' .. int(first) .. ' ' .. int(last) .. ' ' .. int(count) .. ' ' .. int(oldest), 'PX', ms)
 end
 local reset = 0
-if #newest > 0 then reset = tonumber(newest[2]) + window - now end
+if total > 0 then reset = last + window - now end
 return {allowed, total, retry, reset, now}
 `)
 
@@ -291,9 +316,7 @@ func (l *RedisLimiter) AllowN(ctx context.Context, key string, limit int64, wind
 	if err != nil {
 		return Result{Limit: limit}, err
 	}
-	sum := k
-	sum.ID = "sum"
-	v, err := limiterScript.Run(ctx, l.rdb, []string{k.String(), sum.String()},
+	v, err := limiterScript.Run(ctx, l.rdb, []string{k.String(), stateKey(k)},
 		limit, window.Microseconds(), n, prec.Microseconds()).Int64Slice()
 	if err != nil {
 		return l.failed(limit, window, wrapErr(ctx, "limiter", err))
@@ -316,16 +339,20 @@ func makeResult(limit int64, allowed bool, total, retryUS, resetUS, nowUS int64)
 	return r
 }
 
+// stateKey is the key of k's total and newest entry, in k's hash tag.
+func stateKey(k lucidkeys.Key) string {
+	k.ID = "state"
+	return k.String()
+}
+
 // Reset implements Limiter.
 func (l *RedisLimiter) Reset(ctx context.Context, key string) error {
 	k, _, err := l.check(key, 1, time.Second, 0)
 	if err != nil {
 		return err
 	}
-	sum := k
-	sum.ID = "sum"
 	// Same slot: one DEL works on Cluster too.
-	return wrapErr(ctx, "limiter reset", l.rdb.Del(ctx, k.String(), sum.String()).Err())
+	return wrapErr(ctx, "limiter reset", l.rdb.Del(ctx, k.String(), stateKey(k)).Err())
 }
 
 // MemoryLimiter is the in-memory implementation of Limiter, with the same
