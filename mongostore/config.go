@@ -120,6 +120,23 @@ type DB struct {
 
 	featMu sync.Mutex
 	feat   *Features
+
+	colls sync.Map // name -> *mongo.Collection, built once per name
+}
+
+// coll returns the driver's handle of the named collection. Handles are
+// safe for concurrent use and cost a dozen allocations to build, so the
+// schema's collections get theirs once; other names (bounded by nothing
+// the SDK controls) get a fresh one each time.
+func (d *DB) coll(name string) *mongo.Collection {
+	if c, ok := d.colls.Load(name); ok {
+		return c.(*mongo.Collection)
+	}
+	c := d.db.Collection(name)
+	if _, known := d.schema.Collection(lucidkeys.Collection(name)); known {
+		d.colls.Store(name, c)
+	}
+	return c
 }
 
 var _ Store = (*DB)(nil)
@@ -339,7 +356,7 @@ func (d *DB) Database() *mongo.Database { return d.db }
 
 // Collection returns the driver's handle of a collection of the database.
 func (d *DB) Collection(name lucidkeys.Collection) *mongo.Collection {
-	return d.db.Collection(string(name))
+	return d.coll(string(name))
 }
 
 // Schema returns the schema registry used for validation and EnsureSchema.

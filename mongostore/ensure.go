@@ -97,7 +97,7 @@ func (d *DB) inspect(ctx context.Context) (map[lucidkeys.Collection]*collState, 
 	}
 	for _, c := range colls {
 		st := &collState{exists: true, validator: c.Options.Validator, indexes: map[string]existingIndex{}}
-		icur, err := d.db.Collection(c.Name).Indexes().List(ctx)
+		icur, err := d.coll(c.Name).Indexes().List(ctx)
 		if err != nil {
 			return nil, d.mapErr(c.Name+".listIndexes", c.Name, err)
 		}
@@ -315,7 +315,7 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 		if spec.Validator != nil && !f.Validators {
 			add(unsupportedItem(name, KindValidator, string(name), "validators"))
 		}
-		c := d.db.Collection(string(name))
+		c := d.coll(string(name))
 		for _, ix := range spec.Indexes {
 			if !indexSupported(ix, f) {
 				what := "TTL indexes"

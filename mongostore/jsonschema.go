@@ -1,15 +1,18 @@
 package mongostore
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // JSONSchema is the subset of MongoDB's $jsonSchema that this package
@@ -200,13 +203,34 @@ func typeMatches(want string, t bson.Type) bool {
 // maxDepth bounds recursion in validation of untrusted documents.
 const maxDepth = 100
 
-// validate checks v against s; path is the dotted field path for errors.
-func (s *JSONSchema) validate(coll, path string, v bson.RawValue, depth int) *ValidationError {
+// fieldPath is a field's dotted path, spelled out only when an error or a
+// nested value needs it: validating a valid document allocates no paths.
+type fieldPath struct {
+	parent string
+	key    []byte // the last segment, or nil
+	index  int    // the last segment when >= 0 and key is nil
+}
+
+// atPath is the path s itself.
+func atPath(s string) fieldPath { return fieldPath{parent: s, index: -1} }
+
+func (p fieldPath) String() string {
+	switch {
+	case p.key != nil:
+		return join(p.parent, string(p.key))
+	case p.index >= 0:
+		return join(p.parent, strconv.Itoa(p.index))
+	}
+	return p.parent
+}
+
+// validate checks v against s; fp is the dotted field path for errors.
+func (s *JSONSchema) validate(coll string, fp fieldPath, v bson.RawValue, depth int) *ValidationError {
 	if s == nil {
 		return nil
 	}
 	fail := func(rule, format string, args ...any) *ValidationError {
-		return &ValidationError{Collection: coll, Field: path, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+		return &ValidationError{Collection: coll, Field: fp.String(), Rule: rule, Detail: fmt.Sprintf(format, args...)}
 	}
 	if depth > maxDepth {
 		return fail("depth", "nested more than %d levels", maxDepth)
@@ -228,15 +252,15 @@ func (s *JSONSchema) validate(coll, path string, v bson.RawValue, depth int) *Va
 	}
 	switch v.Type {
 	case bson.TypeString:
-		str := v.StringValue()
-		n := utf8.RuneCountInString(str)
+		str := stringBytes(v)
+		n := utf8.RuneCount(str)
 		if s.MinLength != nil && n < *s.MinLength {
 			return fail("minLength", "want at least %d characters, got %d", *s.MinLength, n)
 		}
 		if s.MaxLength != nil && n > *s.MaxLength {
 			return fail("maxLength", "want at most %d characters, got %d", *s.MaxLength, n)
 		}
-		if s.re != nil && !s.re.MatchString(str) {
+		if s.re != nil && !s.re.Match(str) {
 			return fail("pattern", "must match %s", s.Pattern)
 		}
 	case bson.TypeInt32, bson.TypeInt64, bson.TypeDouble:
@@ -248,7 +272,7 @@ func (s *JSONSchema) validate(coll, path string, v bson.RawValue, depth int) *Va
 			return fail("maximum", "want <= %v, got %v", *s.Maximum, f)
 		}
 	case bson.TypeEmbeddedDocument:
-		return s.validateDoc(coll, path, v.Document(), depth)
+		return s.validateDoc(coll, fp.String(), v.Document(), depth)
 	case bson.TypeArray:
 		vals, err := v.Array().Values()
 		if err != nil {
@@ -261,8 +285,9 @@ func (s *JSONSchema) validate(coll, path string, v bson.RawValue, depth int) *Va
 			return fail("maxItems", "want at most %d items, got %d", *s.MaxItems, len(vals))
 		}
 		if s.Items != nil {
+			parent := fp.String()
 			for i, e := range vals {
-				if ve := s.Items.validate(coll, join(path, fmt.Sprint(i)), e, depth+1); ve != nil {
+				if ve := s.Items.validate(coll, fieldPath{parent: parent, index: i}, e, depth+1); ve != nil {
 					return ve
 				}
 			}
@@ -272,14 +297,17 @@ func (s *JSONSchema) validate(coll, path string, v bson.RawValue, depth int) *Va
 }
 
 func (s *JSONSchema) validateDoc(coll, path string, doc bson.Raw, depth int) *ValidationError {
-	elems, err := doc.Elements()
+	var buf [32]bsoncore.Element
+	elems, err := elements(doc, buf[:0])
 	if err != nil {
 		return &ValidationError{Collection: coll, Field: path, Rule: "bsonType", Detail: "malformed document: " + err.Error()}
 	}
+	// Keys are compared as bytes: string(b) in a comparison or a map index
+	// does not allocate, RawElement.Key would for every field.
 	for _, r := range s.Required {
 		found := false
 		for _, e := range elems {
-			if e.Key() == r {
+			if string(e.KeyBytes()) == r {
 				found = true
 				break
 			}
@@ -289,19 +317,55 @@ func (s *JSONSchema) validateDoc(coll, path string, doc bson.Raw, depth int) *Va
 		}
 	}
 	for _, e := range elems {
-		k := e.Key()
-		p, ok := s.Properties[k]
+		k := e.KeyBytes()
+		p, ok := s.Properties[string(k)]
 		if !ok {
-			if s.AdditionalProperties != nil && !*s.AdditionalProperties && !(path == "" && k == "_id") {
-				return &ValidationError{Collection: coll, Field: join(path, k), Rule: "additionalProperties", Detail: "not allowed"}
+			if s.AdditionalProperties != nil && !*s.AdditionalProperties && !(path == "" && string(k) == "_id") {
+				return &ValidationError{Collection: coll, Field: join(path, string(k)), Rule: "additionalProperties", Detail: "not allowed"}
 			}
 			continue
 		}
-		if ve := p.validate(coll, join(path, k), e.Value(), depth+1); ve != nil {
+		if ve := p.validate(coll, fieldPath{parent: path, key: k}, rawValue(e.Value()), depth+1); ve != nil {
 			return ve
 		}
 	}
 	return nil
+}
+
+// elements appends doc's elements to buf: unlike bson.Raw.Elements it
+// allocates nothing for documents of up to cap(buf) fields.
+func elements(doc bson.Raw, buf []bsoncore.Element) ([]bsoncore.Element, error) {
+	length, rest, ok := bsoncore.ReadLength(doc)
+	if !ok || length < 5 || int(length) > len(doc) {
+		return nil, bsoncore.NewInsufficientBytesError(doc, rest)
+	}
+	rest = doc[4 : length-1]
+	for len(rest) > 0 {
+		var e bsoncore.Element
+		e, rest, ok = bsoncore.ReadElement(rest)
+		if !ok {
+			return nil, bsoncore.NewInsufficientBytesError(doc, rest)
+		}
+		buf = append(buf, e)
+	}
+	return buf, nil
+}
+
+func rawValue(v bsoncore.Value) bson.RawValue {
+	return bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}
+}
+
+// stringBytes returns the bytes of a BSON string value without copying
+// them into a Go string (nil for anything else or a malformed value).
+func stringBytes(v bson.RawValue) []byte {
+	if v.Type != bson.TypeString || len(v.Value) < 5 {
+		return nil
+	}
+	n := uint64(binary.LittleEndian.Uint32(v.Value)) // length with the NUL
+	if n < 1 || 4+n > uint64(len(v.Value)) {
+		return nil
+	}
+	return v.Value[4 : 4+n-1]
 }
 
 func numValue(v bson.RawValue) float64 {
@@ -320,7 +384,7 @@ func enumHas(enum []any, v bson.RawValue) bool {
 	for _, e := range enum {
 		switch x := e.(type) {
 		case string:
-			if s, ok := v.StringValueOK(); ok && s == x {
+			if v.Type == bson.TypeString && string(stringBytes(v)) == x {
 				return true
 			}
 		case bool:

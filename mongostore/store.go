@@ -177,7 +177,7 @@ func (d *DB) InsertOne(ctx context.Context, coll lucidkeys.Collection, doc any) 
 	var res *mongo.InsertOneResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.db.Collection(string(coll)).InsertOne(ctx, raw)
+		res, err = d.coll(string(coll)).InsertOne(ctx, raw)
 		return err
 	})
 	if err != nil {
@@ -209,7 +209,7 @@ func (d *DB) InsertMany(ctx context.Context, coll lucidkeys.Collection, docs []a
 	var res *mongo.InsertManyResult
 	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.db.Collection(string(coll)).InsertMany(ctx, batch)
+		res, err = d.coll(string(coll)).InsertMany(ctx, batch)
 		return err
 	})
 	if err != nil {
@@ -262,7 +262,7 @@ func (d *DB) writeErr(ctx context.Context, op string, coll lucidkeys.Collection,
 }
 
 func (d *DB) findDupIndex(ctx context.Context, coll lucidkeys.Collection, doc bson.Raw) string {
-	c := d.db.Collection(string(coll))
+	c := d.coll(string(coll))
 	cur, err := c.Indexes().List(ctx)
 	if err != nil {
 		return ""
@@ -312,7 +312,7 @@ func (d *DB) FindOne(ctx context.Context, coll lucidkeys.Collection, filter any,
 	var raw bson.Raw
 	err := d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		raw, err = d.db.Collection(string(coll)).FindOne(ctx, filterOrEmpty(filter), opts.findOne()).Raw()
+		raw, err = d.coll(string(coll)).FindOne(ctx, filterOrEmpty(filter), opts.findOne()).Raw()
 		return err
 	})
 	if err != nil {
@@ -329,7 +329,7 @@ func (d *DB) FindOne(ctx context.Context, coll lucidkeys.Collection, filter any,
 func (d *DB) Find(ctx context.Context, coll lucidkeys.Collection, filter any, out any, opts *FindOptions) error {
 	op := string(coll) + ".find"
 	err := d.do(ctx, true, op, func(ctx context.Context) error {
-		cur, err := d.db.Collection(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
+		cur, err := d.coll(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
 		if err != nil {
 			return err
 		}
@@ -367,7 +367,7 @@ func (d *DB) cursor(ctx context.Context, coll lucidkeys.Collection, filter any, 
 	var cur *mongo.Cursor
 	err := d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		cur, err = d.db.Collection(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
+		cur, err = d.coll(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
 		return err
 	})
 	if err != nil {
@@ -439,7 +439,7 @@ func (d *DB) update(ctx context.Context, coll lucidkeys.Collection, name string,
 			return UpdateResult{}, err
 		}
 	}
-	c := d.db.Collection(string(coll))
+	c := d.coll(string(coll))
 	var res *mongo.UpdateResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
@@ -474,7 +474,7 @@ func (d *DB) ReplaceOne(ctx context.Context, coll lucidkeys.Collection, filter, 
 	var res *mongo.UpdateResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.db.Collection(string(coll)).ReplaceOne(ctx, filterOrEmpty(filter), raw)
+		res, err = d.coll(string(coll)).ReplaceOne(ctx, filterOrEmpty(filter), raw)
 		return err
 	})
 	if err != nil {
@@ -500,7 +500,7 @@ func (d *DB) delete(ctx context.Context, coll lucidkeys.Collection, name string,
 	if filter == nil {
 		return 0, invalidf(op, "filter is nil; pass bson.D{} to match every document")
 	}
-	c := d.db.Collection(string(coll))
+	c := d.coll(string(coll))
 	var res *mongo.DeleteResult
 	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
@@ -523,7 +523,7 @@ func (d *DB) Count(ctx context.Context, coll lucidkeys.Collection, filter any) (
 	var n int64
 	err := d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		n, err = d.db.Collection(string(coll)).CountDocuments(ctx, filterOrEmpty(filter))
+		n, err = d.coll(string(coll)).CountDocuments(ctx, filterOrEmpty(filter))
 		return err
 	})
 	return n, d.mapErr(op, string(coll), err)
@@ -569,7 +569,7 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 	var res *mongo.BulkWriteResult
 	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.db.Collection(string(coll)).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(ordered))
+		res, err = d.coll(string(coll)).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(ordered))
 		return err
 	})
 	if err != nil {
@@ -602,7 +602,7 @@ func (d *DB) Aggregate(ctx context.Context, coll lucidkeys.Collection, pipeline 
 		return invalidf(op, "pipeline is nil")
 	}
 	err := d.do(ctx, readOnlyPipeline(pipeline), op, func(ctx context.Context) error {
-		cur, err := d.db.Collection(string(coll)).Aggregate(ctx, pipeline)
+		cur, err := d.coll(string(coll)).Aggregate(ctx, pipeline)
 		if err != nil {
 			return err
 		}

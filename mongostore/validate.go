@@ -119,7 +119,7 @@ func (s *Schema) validateUpdateRaw(coll lucidkeys.Collection, raw bson.Raw) erro
 			switch e.Key() {
 			case "$set", "$setOnInsert", "$min", "$max":
 				if found {
-					if ve := sub.validate(name, path, val, 0); ve != nil {
+					if ve := sub.validate(name, atPath(path), val, 0); ve != nil {
 						return ve
 					}
 				}
@@ -159,7 +159,7 @@ func (s *Schema) validateUpdateRaw(coll lucidkeys.Collection, raw bson.Raw) erro
 						}
 					}
 					for _, v := range vals {
-						if ve := sub.Items.validate(name, path+".$", v, 0); ve != nil {
+						if ve := sub.Items.validate(name, atPath(path+".$"), v, 0); ve != nil {
 							return ve
 						}
 					}
