@@ -162,10 +162,18 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 	return u, nil
 }
 
+// walkState is what one walk goroutine reuses from directory to directory.
+type walkState struct {
+	buf     []byte   // getdents buffer
+	subdirs []string // subdirectories found in the directory being read
+	// blocking says to make fstatat calls as blocking system calls: the
+	// last batch of stats looked like it waited for the disk.
+	blocking bool
+}
+
 // work takes directories off the stack until the walk is done or failed.
 func (w *walker) work(t *walkTotals) {
-	var subdirs []string
-	buf := make([]byte, 32<<10)
+	ws := &walkState{buf: make([]byte, 32<<10), blocking: true}
 	for {
 		w.mu.Lock()
 		for len(w.stack) == 0 && w.pending > 0 && w.err == nil {
@@ -179,8 +187,9 @@ func (w *walker) work(t *walkTotals) {
 		w.stack = w.stack[:len(w.stack)-1]
 		w.mu.Unlock()
 
-		subdirs = subdirs[:0]
-		err := w.readDirFast(dir, t, &subdirs, buf)
+		ws.subdirs = ws.subdirs[:0]
+		err := w.readDirFast(dir, t, ws)
+		subdirs := ws.subdirs
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {

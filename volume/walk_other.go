@@ -12,8 +12,8 @@ import (
 
 // readDirFast is the portable walk step where no allocation-free fstatat is
 // wired up.
-func (w *walker) readDirFast(dir string, t *walkTotals, subdirs *[]string, _ []byte) error {
-	return w.readDir(dir, t, subdirs)
+func (w *walker) readDirFast(dir string, t *walkTotals, ws *walkState) error {
+	return w.readDir(dir, t, &ws.subdirs)
 }
 
 // readDir stats every entry of dir, adding them to t and queueing subdirectories.
