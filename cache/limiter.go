@@ -48,6 +48,11 @@ import (
 // backwards. The whole decision is one Lua script on one key's hash tag
 // (log and total share a Cluster slot), run with EVALSHA and falling back
 // to EVAL on NOSCRIPT, so it works on every shard even after SCRIPT FLUSH.
+//
+// Exactness assumes Redis keeps the keys until they expire: a key evicted
+// under a maxmemory policy forgets the units it held, so a limiter's Redis
+// should run with maxmemory-policy noeviction (or volatile-* with memory to
+// spare), like any Redis holding state rather than a cache.
 type Limiter interface {
 	// Allow is AllowN with n = 1.
 	Allow(ctx context.Context, key string, limit int64, window time.Duration) (Result, error)
@@ -181,18 +186,20 @@ func (c *limiterCore) failed(limit int64, window time.Duration, err error) (Resu
 }
 
 // limiterScript keeps the newest ("open") entry of the log and the running
-// total in one small string, KEYS[2] = "total first last count oldest"
-// (µs; count 0 = no open entry; oldest = score of the oldest closed entry,
-// 0 = none), and the closed entries in a sorted set, KEYS[1] (member
-// "first:count", score last). An admission that merges into the open entry
+// total in one small string, KEYS[2] = total, first, last, count, oldest as
+// five little-endian doubles (struct.pack: cheaper than formatting and
+// parsing decimal text, exact for integers below 2^53; times in µs; count 0
+// = no open entry; oldest = score of the oldest closed entry, 0 = none), and
+// the closed entries in a sorted set, KEYS[1] (member "first:count", score
+// last). An admission that merges into the open entry
 // — nearly all of them: a new entry starts once per precision step — is
 // TIME, GET and SET, the same three commands as a GCRA; the sorted set is
 // touched only when an entry closes or expires, or on a denial.
-// ARGV: limit, window µs, n, precision µs.
+// ARGV: limit, window µs, n, precision µs, key TTL ms (window+precision).
 // Returns {allowed, total, retry µs, reset µs, now µs}.
 var limiterScript = redis.NewScript(`
 if redis.replicate_commands then redis.replicate_commands() end
-local limit, window, n, prec = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local limit, window, n, prec, ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local function int(x) return string.format('%d', x) end
 local function units(member) return tonumber(string.match(member, ':(%d+)$')) end
 local t = redis.call('TIME')
@@ -200,10 +207,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local total, first, last, count, oldest = 0, 0, 0, 0, 0
 local dirty = false
 local s = redis.call('GET', KEYS[2])
-local a, b, c, d, e
-if s then a, b, c, d, e = string.match(s, '^(%d+) (%d+) (%d+) (%d+) (%d+)$') end
-if a then
-  total, first, last, count, oldest = tonumber(a), tonumber(b), tonumber(c), tonumber(d), tonumber(e)
+if s and #s == 40 then
+  total, first, last, count, oldest = struct.unpack('<ddddd', s)
 else
   -- No state (first use, or lost): rebuild the total from the log.
   local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -249,7 +254,6 @@ else
   if retry == 0 and count > 0 then retry = last + window - now end
   if retry <= 0 then retry = window end
 end
-local ms = int(math.floor((window + prec) / 1000) + 1)
 if allowed == 1 and n > 0 then
   if count > 0 and now - first < prec then
     last, count = now, count + n
@@ -264,7 +268,7 @@ if allowed == 1 and n > 0 then
   total, dirty = total + n, true
 end
 if dirty then
-  redis.call('SET', KEYS[2], int(total) .. ' ' .. int(first) .. ' ' .. int(last) .. ' ' .. int(count) .. ' ' .. int(oldest), 'PX', ms)
+  redis.call('SET', KEYS[2], struct.pack('<ddddd', total, first, last, count, oldest), 'PX', ms)
 end
 local reset = 0
 if total > 0 then reset = last + window - now end
@@ -317,7 +321,7 @@ func (l *RedisLimiter) AllowN(ctx context.Context, key string, limit int64, wind
 		return Result{Limit: limit}, err
 	}
 	v, err := limiterScript.Run(ctx, l.rdb, []string{k.String(), stateKey(k)},
-		limit, window.Microseconds(), n, prec.Microseconds()).Int64Slice()
+		limit, window.Microseconds(), n, prec.Microseconds(), (window+prec).Milliseconds()+1).Int64Slice()
 	if err != nil {
 		return l.failed(limit, window, wrapErr(ctx, "limiter", err))
 	}

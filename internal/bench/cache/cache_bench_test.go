@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/internal/bench/pair"
 )
 
 var value = []byte("a-cached-value-of-some-64-bytes..............................!")
@@ -179,5 +180,77 @@ func BenchmarkLockObtainRelease(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// BenchmarkPaired runs each lucid-data operation and its peer's
+// interleaved in one loop on the same connection pool (see package pair):
+// sdk-ns/op, peer-ns/op and overhead-% per operation. The peers: raw
+// go-redis GET and SET PX, redis_rate's GCRA Allow, redislock's
+// obtain+release (the SDK's lock without its watchdog, which redislock
+// lacks).
+func BenchmarkPaired(b *testing.B) {
+	ctx := context.Background()
+	rdb, c, ns := setup(b)
+	key, _ := c.Key("k")
+	if err := c.Set(ctx, "k", value, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	lim, err := cache.NewRedisLimiter(rdb, cache.LimiterOptions{Entity: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rr := redis_rate.NewLimiter(rdb)
+	const limit = 1_000_000_000
+	rrLimit := redis_rate.PerMinute(limit)
+	locker, err := cache.NewRedisLocker(rdb, cache.LockerOptions{Entity: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rl := redislock.New(rdb)
+
+	b.Run("Get", func(b *testing.B) {
+		pair.Run(b,
+			func(int) error { _, err := c.Get(ctx, "k"); return err },
+			func(int) error { return rdb.Get(ctx, key).Err() })
+	})
+	b.Run("Set", func(b *testing.B) {
+		pair.Run(b,
+			func(int) error { return c.Set(ctx, "k", value, time.Hour) },
+			func(int) error { return rdb.Set(ctx, key, value, time.Hour).Err() })
+	})
+	b.Run("LimiterAllow", func(b *testing.B) {
+		pair.Run(b,
+			func(int) error {
+				r, err := lim.Allow(ctx, "user:1", limit, time.Minute)
+				if err == nil && !r.Allowed {
+					err = fmt.Errorf("denied: %+v", r)
+				}
+				return err
+			},
+			func(int) error {
+				r, err := rr.Allow(ctx, ns+":user:1", rrLimit)
+				if err == nil && r.Allowed == 0 {
+					err = fmt.Errorf("denied: %+v", r)
+				}
+				return err
+			})
+	})
+	b.Run("LockObtainRelease", func(b *testing.B) {
+		pair.Run(b,
+			func(int) error {
+				lk, err := locker.Obtain(ctx, "job", cache.LockOptions{TTL: 30 * time.Second, NoWatchdog: true})
+				if err != nil {
+					return err
+				}
+				return lk.Release(ctx)
+			},
+			func(int) error {
+				lk, err := rl.Obtain(ctx, ns+":job", 30*time.Second, nil)
+				if err != nil {
+					return err
+				}
+				return lk.Release(ctx)
+			})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"os"
 
+	"github.com/HamiGames/lucid-data/internal/bench/pair"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/mongostore"
 	"github.com/HamiGames/lucid-data/mongostore/embedded"
@@ -232,8 +233,8 @@ func BenchmarkMongo(b *testing.B) {
 // and the driver's (in alternating order), timing each. Load spikes, server
 // warm-up and the collection's growth then hit both sides alike, which a
 // pair of separate sub-benchmarks on a busy 2-core machine cannot promise.
-// Reported: sdk-ns/op, driver-ns/op and overhead-% (sdk time over driver
-// time, minus one); ns/op is the pair.
+// Reported: sdk-ns/op, peer-ns/op (the driver) and overhead-% (sdk time over driver
+// time, minus one; see package pair); ns/op is the pair.
 func BenchmarkMongoPaired(b *testing.B) {
 	e := setup(b)
 	ctx := context.Background()
@@ -251,30 +252,7 @@ func BenchmarkMongoPaired(b *testing.B) {
 		return docs
 	}
 	paired := func(name string, sdk, driver func(i int) error) {
-		b.Run(name, func(b *testing.B) {
-			var sdkT, drvT time.Duration
-			timed := func(f func(int) error, i int, into *time.Duration) {
-				t0 := time.Now()
-				if err := f(i); err != nil {
-					b.Fatal(err)
-				}
-				*into += time.Since(t0)
-			}
-			i := 0
-			for b.Loop() {
-				if i%2 == 0 {
-					timed(sdk, i, &sdkT)
-					timed(driver, i, &drvT)
-				} else {
-					timed(driver, i, &drvT)
-					timed(sdk, i, &sdkT)
-				}
-				i++
-			}
-			b.ReportMetric(float64(sdkT.Nanoseconds())/float64(i), "sdk-ns/op")
-			b.ReportMetric(float64(drvT.Nanoseconds())/float64(i), "driver-ns/op")
-			b.ReportMetric((float64(sdkT)/float64(drvT)-1)*100, "overhead-%")
-		})
+		b.Run(name, func(b *testing.B) { pair.Run(b, sdk, driver) })
 	}
 	paired("InsertOne",
 		func(int) error { _, err := e.sdk.InsertOne(ctx, users, userDoc(seq.Add(1))); return err },

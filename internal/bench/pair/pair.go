@@ -1,0 +1,48 @@
+// Package pair measures an SDK operation against its peer's with the two
+// interleaved in one benchmark loop.
+//
+// Separate sub-benchmarks run minutes apart; on a small shared machine a
+// load spike, a server's warm-up or a growing data set then lands on one
+// side only, and spreads of ±20 % hide a 5 % overhead. Interleaving puts
+// both sides under the same conditions, iteration by iteration, in
+// alternating order so neither always runs on a connection the other has
+// just warmed.
+package pair
+
+import (
+	"testing"
+	"time"
+)
+
+// Run runs sdk and peer once per iteration of b (alternating which goes
+// first) and reports sdk-ns/op, peer-ns/op and overhead-% (the SDK's total
+// time over the peer's, minus one, in percent); ns/op is the pair. i counts
+// iterations from 0.
+func Run(b *testing.B, sdk, peer func(i int) error) {
+	b.Helper()
+	var sdkT, peerT time.Duration
+	timed := func(f func(int) error, i int, into *time.Duration) {
+		t0 := time.Now()
+		if err := f(i); err != nil {
+			b.Fatal(err)
+		}
+		*into += time.Since(t0)
+	}
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			timed(sdk, i, &sdkT)
+			timed(peer, i, &peerT)
+		} else {
+			timed(peer, i, &peerT)
+			timed(sdk, i, &sdkT)
+		}
+		i++
+	}
+	if i == 0 || peerT == 0 {
+		return
+	}
+	b.ReportMetric(float64(sdkT.Nanoseconds())/float64(i), "sdk-ns/op")
+	b.ReportMetric(float64(peerT.Nanoseconds())/float64(i), "peer-ns/op")
+	b.ReportMetric((float64(sdkT)/float64(peerT)-1)*100, "overhead-%")
+}
