@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -115,14 +116,29 @@ type BulkIndexer struct {
 	idle     chan struct{} // closed while inflight == 0
 
 	added, flushed, indexed, failed, retried, requests atomic.Uint64
+
+	lastIndex atomic.Pointer[string] // the last index name Add validated
 }
 
 type bulkPending struct {
 	item     BulkItem
-	data     []byte // meta line and body line(s), newline-terminated
+	body     []byte // the body line without its newline; nil for delete
 	attempts int
 	lastErr  error
 	lastRes  BulkItemResult
+}
+
+// size is what p adds to a request without _index, near enough for
+// FlushBytes.
+func (p *bulkPending) size() int {
+	n := len(p.item.Action) + len(p.item.ID) + 16 + len(p.body) + 1
+	if p.item.Routing != "" {
+		n += len(p.item.Routing) + 13
+	}
+	if p.item.IfSeqNo != nil {
+		n += 48
+	}
+	return n
 }
 
 // NewBulkIndexer starts a bulk indexer's workers. Close it to flush and
@@ -165,11 +181,10 @@ func (c *Client) NewBulkIndexer(cfg BulkConfig) *BulkIndexer {
 // will run: ErrInvalid for a bad item, ErrClosed after Close, or the ctx
 // error.
 func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
-	data, err := encodeBulkItem(&item)
-	if err != nil {
+	p := &bulkPending{item: item}
+	if err := b.encode(p); err != nil {
 		return err
 	}
-	p := &bulkPending{item: item, data: data}
 	b.closeMu.RLock()
 	defer b.closeMu.RUnlock()
 	if b.closed {
@@ -187,6 +202,21 @@ func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
 		b.track(-1)
 		return &Error{Op: "bulk add", Index: item.Index, kind: ErrUnavailable, cause: ctx.Err()}
 	}
+}
+
+// encode validates p.item and renders its body line into p.body. The
+// index name is checked once per run of items for the same index.
+func (b *BulkIndexer) encode(p *bulkPending) error {
+	if last := b.lastIndex.Load(); last == nil || *last != p.item.Index {
+		if err := validateName("bulk add", p.item.Index); err != nil {
+			return err
+		}
+		name := p.item.Index
+		b.lastIndex.Store(&name)
+	}
+	body, err := encodeBulkBody(&p.item)
+	p.body = body
+	return err
 }
 
 // track adjusts the number of accepted, unsettled items.
@@ -257,6 +287,7 @@ func (b *BulkIndexer) Stats() BulkStats {
 func (b *BulkIndexer) worker(nudge chan struct{}) {
 	defer b.wg.Done()
 	var (
+		w     bulkWorker
 		batch []*bulkPending
 		size  int
 		last  = time.Now()
@@ -265,9 +296,10 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 	defer tick.Stop()
 	flush := func() {
 		if len(batch) > 0 {
-			b.send(batch)
+			b.send(&w, batch)
+			clear(batch)
 		}
-		batch, size, last = nil, 0, time.Now()
+		batch, size, last = batch[:0], 0, time.Now()
 	}
 	for {
 		select {
@@ -277,7 +309,7 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 				return
 			}
 			batch = append(batch, p)
-			size += len(p.data)
+			size += p.size()
 			if size >= b.cfg.FlushBytes || (b.flushing.Load() > 0 && len(b.queue) == 0) {
 				flush()
 			}
@@ -291,47 +323,68 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 	}
 }
 
-// bulkResponse is the filtered answer of _bulk.
-type bulkResponse struct {
-	Errors bool                        `json:"errors"`
-	Items  []map[string]bulkRespResult `json:"items"`
+// bulkWorker is a worker's memory, reused from one request to the next.
+type bulkWorker struct {
+	req   []byte         // the NDJSON body
+	resp  bytes.Buffer   // the answer
+	items []bulkRespItem // the answer's items
 }
 
-type bulkRespResult struct {
-	Index       string       `json:"_index"`
-	ID          string       `json:"_id"`
-	Status      int          `json:"status"`
-	Result      string       `json:"result"`
-	Version     int64        `json:"_version"`
-	SeqNo       int64        `json:"_seq_no"`
-	PrimaryTerm int64        `json:"_primary_term"`
-	Error       *engineError `json:"error"`
-}
-
+// bulkFilter keeps, of the _bulk answer, exactly what BulkItemResult and
+// the item errors carry.
 var bulkFilter = []string{"errors", "items.*._index", "items.*._id", "items.*.status", "items.*.result",
 	"items.*._version", "items.*._seq_no", "items.*._primary_term", "items.*.error"}
 
+var bulkFilterX = func() []string {
+	if os.Getenv("NOFILTER") != "" {
+		return nil
+	}
+	return bulkFilter
+}()
+
+// commonIndex returns the index all of pending write to, or "" if they
+// write to several.
+func commonIndex(pending []*bulkPending) string {
+	index := pending[0].item.Index
+	for _, p := range pending[1:] {
+		if p.item.Index != index {
+			return ""
+		}
+	}
+	return index
+}
+
 // send delivers batch, retrying what may succeed later, and settles every
-// item.
-func (b *BulkIndexer) send(batch []*bulkPending) {
+// item. A batch for one index is posted to /{index}/_bulk with no _index
+// in its action lines.
+func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 	pending := batch
-	var buf bytes.Buffer
 	for attempt := 1; len(pending) > 0; attempt++ {
-		buf.Reset()
+		index := commonIndex(pending)
+		w.req = w.req[:0]
 		for _, p := range pending {
 			p.attempts++
-			buf.Write(p.data)
+			w.req = appendBulkItem(w.req, &p.item, p.body, index == "")
 		}
 		b.requests.Add(1)
 		b.flushed.Add(uint64(len(pending)))
-		var res bulkResponse
 		status, err := b.c.callStatus(b.ctx, "bulk", "", esapi.BulkRequest{
-			Body: bytes.NewReader(buf.Bytes()), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
-		}, &res)
-		if err == nil && len(res.Items) != len(pending) {
-			err = &Error{Op: "bulk", Status: status, Reason: "answer has " + strconv.Itoa(len(res.Items)) +
+			Index: index, Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilterX,
+		}, &w.resp)
+		if err != nil && status == 0 {
+			// The transport may still hold the body it failed to send:
+			// never overwrite it.
+			w.req = nil
+		}
+		if err == nil {
+			if w.items, err = parseBulkResponse(w.resp.Bytes(), w.items[:0]); err != nil {
+				err = &Error{Op: "bulk", Status: status, Reason: "cannot decode the answer", kind: ErrUnavailable, cause: err}
+			}
+		}
+		if err == nil && len(w.items) != len(pending) {
+			err = &Error{Op: "bulk", Status: status, Reason: "answer has " + strconv.Itoa(len(w.items)) +
 				" items for " + strconv.Itoa(len(pending)) + " sent", kind: ErrUnavailable}
-			status = 0 // the outcome of each item is unknown: do not resend blindly
+			// The outcome of each item is unknown: do not resend blindly.
 			for _, p := range pending {
 				b.fail(p, BulkItemResult{Index: p.item.Index, ID: p.item.ID}, err)
 			}
@@ -350,29 +403,22 @@ func (b *BulkIndexer) send(batch []*bulkPending) {
 			b.retried.Add(uint64(len(pending)))
 			continue
 		}
-		var again []*bulkPending
+		again := pending[:0] // filtered in place: item i is read before slot i is written
 		for i, p := range pending {
-			var r bulkRespResult
-			for _, v := range res.Items[i] {
-				r = v
-			}
-			ir := BulkItemResult{Index: r.Index, ID: r.ID, Status: r.Status, Result: r.Result,
-				Version: r.Version, SeqNo: r.SeqNo, PrimaryTerm: r.PrimaryTerm, Attempts: p.attempts}
+			r := &w.items[i]
+			ir := r.result(&p.item)
+			ir.Attempts = p.attempts
 			switch {
-			case r.Status >= 200 && r.Status < 300:
-				b.indexed.Add(1)
-				b.settle(func() {
-					if p.item.OnSuccess != nil {
-						p.item.OnSuccess(p.item, ir)
-					}
-				})
-			case r.Status == 429 || r.Status == 503:
-				p.lastErr, p.lastRes = itemErr(p.item.Index, r.Status, r.Error), ir
+			case r.status >= 200 && r.status < 300:
+				b.succeed(p, ir)
+			case r.status == 429 || r.status == 503:
+				p.lastErr, p.lastRes = itemErr(p.item.Index, r.status, r.engineError()), ir
 				again = append(again, p)
 			default:
-				b.fail(p, ir, itemErr(p.item.Index, r.Status, r.Error))
+				b.fail(p, ir, itemErr(p.item.Index, r.status, r.engineError()))
 			}
 		}
+		clear(w.items) // drop references into the answer
 		if len(again) > 0 && (attempt >= b.cfg.MaxAttempts || !b.wait(attempt)) {
 			for _, p := range again {
 				b.fail(p, p.lastRes, p.lastErr)
@@ -397,29 +443,31 @@ func (b *BulkIndexer) wait(attempt int) bool {
 	}
 }
 
+// succeed settles p with OnSuccess.
+func (b *BulkIndexer) succeed(p *bulkPending, res BulkItemResult) {
+	b.indexed.Add(1)
+	// The item is settled once its callback returned, even by panicking.
+	defer b.track(-1)
+	if p.item.OnSuccess != nil {
+		p.item.OnSuccess(p.item, res)
+	}
+}
+
+// fail settles p with OnFailure.
 func (b *BulkIndexer) fail(p *bulkPending, res BulkItemResult, err error) {
 	res.Attempts = p.attempts
 	b.failed.Add(1)
-	b.settle(func() {
-		if p.item.OnFailure != nil {
-			p.item.OnFailure(p.item, res, err)
-		}
-	})
-}
-
-// settle runs a callback and marks its item settled, even if it panics.
-func (b *BulkIndexer) settle(cb func()) {
 	defer b.track(-1)
-	cb()
+	if p.item.OnFailure != nil {
+		p.item.OnFailure(p.item, res, err)
+	}
 }
 
-// encodeBulkItem validates item and renders its NDJSON lines.
-func encodeBulkItem(item *BulkItem) ([]byte, error) {
+// encodeBulkBody validates item (its index aside) and renders its body
+// line, without the newline; nil for BulkDelete.
+func encodeBulkBody(item *BulkItem) ([]byte, error) {
 	if item.Action == "" {
 		item.Action = BulkIndex
-	}
-	if err := validateName("bulk add", item.Index); err != nil {
-		return nil, err
 	}
 	if len(item.ID) > maxIDBytes {
 		return nil, invalidf("bulk add", "document id is %d bytes, longer than %d", len(item.ID), maxIDBytes)
@@ -427,10 +475,18 @@ func encodeBulkItem(item *BulkItem) ([]byte, error) {
 	var body []byte
 	switch item.Action {
 	case BulkIndex, BulkCreate:
-		var err error
-		if body, err = encodeDoc("bulk add", item.Body); err != nil {
+		doc, err := encodeDoc("bulk add", item.Body)
+		if err != nil {
 			return nil, err
 		}
+		switch item.Body.(type) {
+		case json.RawMessage, []byte:
+			// The caller's memory: keep a copy, not a reference.
+			if bytes.IndexByte(doc, '\n') < 0 {
+				return bytes.Clone(doc), nil
+			}
+		}
+		body = doc
 	case BulkUpdate:
 		if item.ID == "" {
 			return nil, invalidf("bulk add", "update needs a document id")
@@ -439,38 +495,92 @@ func encodeBulkItem(item *BulkItem) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		body = append(append([]byte(`{"doc":`), doc...), '}')
+		body = make([]byte, 0, len(doc)+8)
+		body = append(append(append(body, `{"doc":`...), doc...), '}')
 	case BulkDelete:
 		if item.ID == "" {
 			return nil, invalidf("bulk add", "delete needs a document id")
 		}
+		return nil, nil
 	default:
 		return nil, invalidf("bulk add", "unknown bulk action %q", item.Action)
 	}
-	meta := struct {
-		Index     string `json:"_index"`
-		ID        string `json:"_id,omitempty"`
-		IfSeqNo   *int64 `json:"if_seq_no,omitempty"`
-		IfPrimary *int64 `json:"if_primary_term,omitempty"`
-		Routing   string `json:"routing,omitempty"`
-	}{item.Index, item.ID, item.IfSeqNo, item.IfPrimaryTerm, item.Routing}
-	m, err := json.Marshal(map[BulkAction]any{item.Action: meta})
-	if err != nil {
-		return nil, invalidf("bulk add", "cannot encode item metadata")
-	}
-	out := make([]byte, 0, len(m)+len(body)+2)
-	out = append(append(out, m...), '\n')
-	if body != nil {
-		// encodeDoc's output is compact only if the caller's was; the
-		// engine needs one line per body.
-		if bytes.IndexByte(body, '\n') >= 0 {
-			var c bytes.Buffer
-			if err := json.Compact(&c, body); err != nil {
-				return nil, invalidf("bulk add", "document is not valid JSON")
-			}
-			body = c.Bytes()
+	// encodeDoc's output is compact only if the caller's was; the engine
+	// needs one line per body.
+	if bytes.IndexByte(body, '\n') >= 0 {
+		var c bytes.Buffer
+		if err := json.Compact(&c, body); err != nil {
+			return nil, invalidf("bulk add", "document is not valid JSON")
 		}
-		out = append(append(out, body...), '\n')
+		body = c.Bytes()
 	}
-	return out, nil
+	return body, nil
+}
+
+// encodeBulkItem validates item and renders its NDJSON lines, the action
+// line naming the index.
+func encodeBulkItem(item *BulkItem) ([]byte, error) {
+	if err := validateName("bulk add", item.Index); err != nil {
+		return nil, err
+	}
+	body, err := encodeBulkBody(item)
+	if err != nil {
+		return nil, err
+	}
+	return appendBulkItem(nil, item, body, true), nil
+}
+
+// appendBulkItem appends item's action line (with _index when withIndex)
+// and body line to b.
+func appendBulkItem(b []byte, item *BulkItem, body []byte, withIndex bool) []byte {
+	b = append(b, `{"`...)
+	b = append(b, item.Action...)
+	b = append(b, `":{`...)
+	sep := false
+	field := func(name string) {
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, name...)
+	}
+	if withIndex {
+		field(`"_index":`)
+		b = appendJSONString(b, item.Index)
+	}
+	if item.ID != "" {
+		field(`"_id":`)
+		b = appendJSONString(b, item.ID)
+	}
+	if item.IfSeqNo != nil {
+		field(`"if_seq_no":`)
+		b = strconv.AppendInt(b, *item.IfSeqNo, 10)
+	}
+	if item.IfPrimaryTerm != nil {
+		field(`"if_primary_term":`)
+		b = strconv.AppendInt(b, *item.IfPrimaryTerm, 10)
+	}
+	if item.Routing != "" {
+		field(`"routing":`)
+		b = appendJSONString(b, item.Routing)
+	}
+	b = append(b, "}}\n"...)
+	if body != nil {
+		b = append(append(b, body...), '\n')
+	}
+	return b
+}
+
+// appendJSONString appends s as a JSON string, exactly as json.Marshal
+// renders it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			m, _ := json.Marshal(s) // a string always encodes
+			return append(b, m...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

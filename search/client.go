@@ -328,7 +328,8 @@ type doer interface {
 }
 
 // call performs r, maps a failure to the package's errors and decodes a
-// 2xx JSON answer into out (when non-nil).
+// 2xx JSON answer into out (when non-nil; a *bytes.Buffer receives the
+// answer as it is).
 func (c *Client) call(ctx context.Context, op, index string, r doer, out any) error {
 	_, err := c.callStatus(ctx, op, index, r, out)
 	return err
@@ -356,12 +357,18 @@ func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out a
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 		return res.StatusCode, statusErr(op, index, res.StatusCode, b)
 	}
-	if out == nil {
+	switch o := out.(type) {
+	case nil:
 		_, _ = io.Copy(io.Discard, res.Body)
-		return res.StatusCode, nil
-	}
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return res.StatusCode, transportErr(ctx, op, index, err)
+	case *bytes.Buffer:
+		o.Reset()
+		if _, err := o.ReadFrom(res.Body); err != nil {
+			return res.StatusCode, transportErr(ctx, op, index, err)
+		}
+	default:
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			return res.StatusCode, transportErr(ctx, op, index, err)
+		}
 	}
 	return res.StatusCode, nil
 }

@@ -66,3 +66,55 @@ func FuzzEncodeDoc(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBulkResponse checks the hand-written _bulk answer reader against
+// encoding/json: on any valid JSON it either gives up (and the answer goes
+// to encoding/json) or reads exactly what encoding/json reads.
+func FuzzBulkResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"took":3,"errors":false,"items":[{"index":{"_index":"i","_id":"1","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}]}`,
+		`{"errors":true,"items":[{"create":{"_index":"i","_id":"2","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[2]: version conflict","index":"i","shard":"0"}}},{"delete":{"_index":"i","_id":"x","_version":1,"result":"not_found","status":404}}]}`,
+		`{"errors":true,"items":[{"index":{"_index":"","_id":"\u00e9\"\\","status":429,"error":"rejected"}}]}`,
+		`{"items":[{"index":{"_id":null,"status":201.0}}]}`,
+		`{"items":[]}`, `{}`, `{"items":[{"update":{}}]} `, `{"items":[{"index":{"status":-1,"_seq_no":123456789012345678}}]}`,
+		`{"items":[{"index":{"_index":"a\xffb","result":"weird","error":null}}]}`,
+		`{"iTems":[{}]}`, `{"items":[{"create":{"_id":"2","stAtus":100}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseBulkResponse(data, nil)
+		if !json.Valid(data) {
+			return
+		}
+		s := bulkScanner{b: data}
+		fast, ok := s.response(nil)
+		want, werr := decodeBulkResponse(data, nil)
+		if !ok {
+			if (err == nil) != (werr == nil) || len(got) != len(want) {
+				t.Fatalf("fallback: %v %d vs %v %d", err, len(got), werr, len(want))
+			}
+			return
+		}
+		if werr != nil {
+			// encoding/json refuses what the scanner read (e.g. a
+			// status too large for int): the reader is lenient, never
+			// wrong about an answer encoding/json reads.
+			return
+		}
+		if len(fast) != len(want) {
+			t.Fatalf("%d items, encoding/json %d", len(fast), len(want))
+		}
+		item := &BulkItem{Index: "i", ID: "1"}
+		for i := range fast {
+			a, b := fast[i].result(item), want[i].result(item)
+			if a != b || fast[i].status != want[i].status {
+				t.Fatalf("item %d: %+v, encoding/json %+v", i, a, b)
+			}
+			ea, eb := fast[i].engineError(), want[i].engineError()
+			if (ea == nil) != (eb == nil) || (ea != nil && (ea.Type != eb.Type || ea.Reason != eb.Reason)) {
+				t.Fatalf("item %d error: %+v, encoding/json %+v", i, ea, eb)
+			}
+		}
+	})
+}

@@ -18,9 +18,9 @@ import (
 // (a marker file says a tree is complete); normal test runs never build
 // them.
 var (
-	usageTreeOnce, archiveTreeOnce sync.Once
-	usageTree, archiveTree         string
-	usageTreeErr, archiveTreeErr   error
+	usageTreeOnce, archiveTreeOnce, tinyTreeOnce sync.Once
+	usageTree, archiveTree, tinyTree             string
+	usageTreeErr, archiveTreeErr, tinyTreeErr    error
 )
 
 // buildTree creates top×sub directories of files files each, of 0 to size
@@ -75,6 +75,19 @@ func benchArchiveTree(b *testing.B) string {
 	return archiveTree
 }
 
+func benchTinyTree(b *testing.B) string {
+	tinyTreeOnce.Do(func() {
+		tinyTree = filepath.Join(os.TempDir(), "lucid-volume-bench-tiny")
+		// 4 × 25 directories × 200 files = 20,000 files of 0-1 KiB, ~10 MB:
+		// the cost per file, not per byte.
+		tinyTreeErr = buildTree(tinyTree, 4, 25, 200, 1024)
+	})
+	if tinyTreeErr != nil {
+		b.Fatal(tinyTreeErr)
+	}
+	return tinyTree
+}
+
 // BenchmarkUsage compares the parallel usage walk with `du -sb` on the same
 // 200,000-file tree (warm cache for both).
 func BenchmarkUsage(b *testing.B) {
@@ -126,7 +139,17 @@ func BenchmarkStatFS(b *testing.B) {
 // streaming to a discarding writer (GNU tar would skip reading the files if
 // told to write to /dev/null, so it writes to a pipe).
 func BenchmarkArchive(b *testing.B) {
-	dir := benchArchiveTree(b)
+	benchArchive(b, benchArchiveTree(b))
+}
+
+// BenchmarkArchiveTiny is BenchmarkArchive on 20,000 files of at most 1 KiB,
+// where the cost per file (walk, stat, open, header) dominates.
+func BenchmarkArchiveTiny(b *testing.B) {
+	benchArchive(b, benchTinyTree(b))
+}
+
+// benchArchive compares Archive with `tar -c` of dir.
+func benchArchive(b *testing.B, dir string) {
 	ctx := context.Background()
 	st, err := Archive(ctx, dir, io.Discard)
 	if err != nil {
