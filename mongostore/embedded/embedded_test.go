@@ -57,8 +57,9 @@ func TestStartServeCloseRestart(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 
-	// Same Dir and Addr: the same server again, data kept.
-	s2, err := embedded.Start(ctx, embedded.Config{Dir: dir, Addr: addr})
+	// Same Dir and Addr: the same server again, data kept (written with
+	// the default synchronous=NORMAL, read back under FullSync).
+	s2, err := embedded.Start(ctx, embedded.Config{Dir: dir, Addr: addr, FullSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +72,9 @@ func TestStartServeCloseRestart(t *testing.T) {
 	n, err := c2.Database("lucid").Collection("users").CountDocuments(ctx, bson.D{{Key: "_id", Value: "u1"}})
 	if err != nil || n != 1 {
 		t.Fatalf("after restart: %d, %v; want 1", n, err)
+	}
+	if _, err := c2.Database("lucid").Collection("users").InsertOne(ctx, bson.D{{Key: "_id", Value: "u2"}}); err != nil {
+		t.Fatalf("write under FullSync: %v", err)
 	}
 }
 
