@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -62,13 +61,16 @@ type BulkItemResult struct {
 // given on each field.
 type BulkConfig struct {
 	// Workers is the number of concurrent bulk requests; default
-	// runtime.NumCPU() (at least 2).
+	// runtime.NumCPU() (at least 2). Items are gathered into one batch at
+	// a time, which goes to the first free worker, so the next batch fills
+	// while the engine works on the previous ones; at most Workers+1
+	// batches are held in memory.
 	Workers int
-	// FlushBytes triggers a worker's request once its buffer holds this
-	// many bytes; default 5 MB.
+	// FlushBytes sends the batch once it holds this many bytes of NDJSON;
+	// default 5 MB.
 	FlushBytes int
-	// FlushInterval flushes a worker's buffer when it has not been flushed
-	// for this long; default 5 s.
+	// FlushInterval sends the batch when none was sent for this long;
+	// default 5 s.
 	FlushInterval time.Duration
 	// MaxAttempts bounds how often an item is sent when the engine rejects
 	// it with 429 or 503 or the whole request fails (connection errors,
@@ -93,16 +95,17 @@ type BulkStats struct {
 }
 
 // BulkIndexer is a long-lived, concurrent bulk writer. Items are encoded by
-// Add, buffered per worker and sent in _bulk requests; every item ends in
-// exactly one of its callbacks, including when the engine is down (after
-// the retries) and when Close gives up waiting. Create it with
+// Add, batched and sent in _bulk requests by concurrent workers; every item
+// ends in exactly one of its callbacks, including when the engine is down
+// (after the retries) and when Close gives up waiting. Create it with
 // Client.NewBulkIndexer; it is safe for concurrent use.
 type BulkIndexer struct {
 	c   *Client
 	cfg BulkConfig
 
-	queue   chan *bulkPending
-	nudges  []chan struct{}
+	queue   chan *bulkPending   // accepted items, to the batcher
+	sendq   chan []*bulkPending // full batches, to the senders
+	nudge   chan struct{}       // Flush wakes the batcher
 	wg      sync.WaitGroup
 	ctx     context.Context // cancelled when Close gives up
 	cancel  context.CancelFunc
@@ -166,11 +169,12 @@ func (c *Client) NewBulkIndexer(cfg BulkConfig) *BulkIndexer {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.idle = make(chan struct{})
 	close(b.idle)
+	b.nudge = make(chan struct{}, 1)
+	b.sendq = make(chan []*bulkPending)
+	b.wg.Add(1 + cfg.Workers)
+	go b.batcher()
 	for range cfg.Workers {
-		n := make(chan struct{}, 1)
-		b.nudges = append(b.nudges, n)
-		b.wg.Add(1)
-		go b.worker(n)
+		go b.sender()
 	}
 	go func() { b.wg.Wait(); close(b.done) }()
 	return b
@@ -237,11 +241,9 @@ func (b *BulkIndexer) track(n int) {
 func (b *BulkIndexer) Flush(ctx context.Context) error {
 	b.flushing.Add(1)
 	defer b.flushing.Add(-1)
-	for _, n := range b.nudges {
-		select {
-		case n <- struct{}{}:
-		default:
-		}
+	select {
+	case b.nudge <- struct{}{}:
+	default:
 	}
 	b.idleMu.Lock()
 	idle := b.idle
@@ -284,10 +286,13 @@ func (b *BulkIndexer) Stats() BulkStats {
 	}
 }
 
-func (b *BulkIndexer) worker(nudge chan struct{}) {
+// batcher fills one batch at a time from the queue and hands it to a free
+// sender, so the next batch is encoded while the engine works on the last
+// ones (rather than all workers filling, then all waiting, in step).
+func (b *BulkIndexer) batcher() {
 	defer b.wg.Done()
+	defer close(b.sendq)
 	var (
-		w     bulkWorker
 		batch []*bulkPending
 		size  int
 		last  = time.Now()
@@ -296,10 +301,10 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 	defer tick.Stop()
 	flush := func() {
 		if len(batch) > 0 {
-			b.send(&w, batch)
-			clear(batch)
+			b.sendq <- batch
+			batch = make([]*bulkPending, 0, cap(batch))
 		}
-		batch, size, last = batch[:0], 0, time.Now()
+		size, last = 0, time.Now()
 	}
 	for {
 		select {
@@ -313,7 +318,7 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 			if size >= b.cfg.FlushBytes || (b.flushing.Load() > 0 && len(b.queue) == 0) {
 				flush()
 			}
-		case <-nudge:
+		case <-b.nudge:
 			flush()
 		case <-tick.C:
 			if time.Since(last) >= b.cfg.FlushInterval {
@@ -323,7 +328,16 @@ func (b *BulkIndexer) worker(nudge chan struct{}) {
 	}
 }
 
-// bulkWorker is a worker's memory, reused from one request to the next.
+// sender sends batches until the batcher stops; Workers of them run.
+func (b *BulkIndexer) sender() {
+	defer b.wg.Done()
+	var w bulkWorker
+	for batch := range b.sendq {
+		b.send(&w, batch)
+	}
+}
+
+// bulkWorker is a sender's memory, reused from one request to the next.
 type bulkWorker struct {
 	req   []byte         // the NDJSON body
 	resp  bytes.Buffer   // the answer
@@ -334,13 +348,6 @@ type bulkWorker struct {
 // the item errors carry.
 var bulkFilter = []string{"errors", "items.*._index", "items.*._id", "items.*.status", "items.*.result",
 	"items.*._version", "items.*._seq_no", "items.*._primary_term", "items.*.error"}
-
-var bulkFilterX = func() []string {
-	if os.Getenv("NOFILTER") != "" {
-		return nil
-	}
-	return bulkFilter
-}()
 
 // commonIndex returns the index all of pending write to, or "" if they
 // write to several.
@@ -369,7 +376,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 		b.requests.Add(1)
 		b.flushed.Add(uint64(len(pending)))
 		status, err := b.c.callStatus(b.ctx, "bulk", "", esapi.BulkRequest{
-			Index: index, Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilterX,
+			Index: index, Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
 		}, &w.resp)
 		if err != nil && status == 0 {
 			// The transport may still hold the body it failed to send:

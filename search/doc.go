@@ -60,10 +60,11 @@
 //
 // # Bulk
 //
-// BulkIndexer is one long-lived concurrent writer: per-worker buffers flushed
-// by size and interval, per-item OnSuccess/OnFailure callbacks, retries of
-// items rejected with 429 or 503 (and of failed requests) with backoff,
-// Flush, and a Close that settles every item in exactly one callback.
+// BulkIndexer is one long-lived concurrent writer: batches flushed by size
+// and interval and sent by concurrent workers, per-item OnSuccess/OnFailure
+// callbacks, retries of items rejected with 429 or 503 (and of failed
+// requests) with backoff, Flush, and a Close that settles every item in
+// exactly one callback.
 //
 // # Queries
 //

@@ -123,7 +123,11 @@ func BenchmarkBulkIndex(b *testing.B) {
 		idx := newIndex(b, c)
 		ctx := context.Background()
 		var failed atomic.Int64
-		onFail := func(search.BulkItem, search.BulkItemResult, error) { failed.Add(1) }
+		var firstErr atomic.Value
+		onFail := func(_ search.BulkItem, _ search.BulkItemResult, err error) {
+			failed.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := time.Now()
@@ -138,7 +142,7 @@ func BenchmarkBulkIndex(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
 		if failed.Load() != 0 {
-			b.Fatalf("%d failed", failed.Load())
+			b.Fatalf("%d failed, first: %v", failed.Load(), firstErr.Load())
 		}
 	})
 	b.Run("esutil", func(b *testing.B) {
@@ -152,7 +156,11 @@ func BenchmarkBulkIndex(b *testing.B) {
 		}
 		ctx := context.Background()
 		var failed atomic.Int64
-		onFail := func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem, error) { failed.Add(1) }
+		var firstErr atomic.Value
+		onFail := func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem, err error) {
+			failed.Add(1)
+			firstErr.CompareAndSwap(nil, fmt.Sprint(r.Status, " ", r.Error.Type, " ", r.Error.Reason, " ", err))
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := time.Now()
@@ -172,7 +180,7 @@ func BenchmarkBulkIndex(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
 		if st := bi.Stats(); st.NumFailed != 0 || failed.Load() != 0 {
-			b.Fatalf("esutil failed %d", st.NumFailed)
+			b.Fatalf("esutil failed %d, first: %v", st.NumFailed, firstErr.Load())
 		}
 	})
 }
