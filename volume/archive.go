@@ -36,7 +36,7 @@ type ArchiveStats struct {
 // compress or encrypt. Archive stops with ctx's error when ctx is cancelled.
 func Archive(ctx context.Context, dir string, w io.Writer) (ArchiveStats, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	a := &archiver{ctx: ctx, tw: tar.NewWriter(bw), links: make(map[devIno]string), buf: make([]byte, 256<<10)}
+	a := &archiver{ctx: ctx, tw: newTarOut(bw), links: make(map[devIno]string), buf: make([]byte, 256<<10)}
 	err := a.top(dir)
 	if err == nil {
 		err = a.tw.Close()
@@ -56,7 +56,7 @@ func Archive(ctx context.Context, dir string, w io.Writer) (ArchiveStats, error)
 // stat, open, read and close.
 type archiver struct {
 	ctx   context.Context
-	tw    *tar.Writer
+	tw    *tarOut
 	links map[devIno]string // first name of each inode with nlink > 1
 	buf   []byte
 	st    ArchiveStats
