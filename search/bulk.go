@@ -378,9 +378,9 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 		status, err := b.c.callStatus(b.ctx, "bulk", "", esapi.BulkRequest{
 			Index: index, Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
 		}, &w.resp)
-		if err != nil && status == 0 {
-			// The transport may still hold the body it failed to send:
-			// never overwrite it.
+		if err != nil {
+			// Unless the engine answered 2xx (so it read the whole body)
+			// the transport may still be sending it: never overwrite it.
 			w.req = nil
 		}
 		if err == nil {
@@ -576,18 +576,4 @@ func appendBulkItem(b []byte, item *BulkItem, body []byte, withIndex bool) []byt
 		b = append(append(b, body...), '\n')
 	}
 	return b
-}
-
-// appendJSONString appends s as a JSON string, exactly as json.Marshal
-// renders it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			m, _ := json.Marshal(s) // a string always encodes
-			return append(b, m...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -81,7 +81,7 @@ func jsonString(raw []byte, known string) string {
 // does not expect (escaped keys, null or non-integer values, deep nesting)
 // is handed to encoding/json instead, so no valid answer is misread.
 func parseBulkResponse(data []byte, items []bulkRespItem) ([]bulkRespItem, error) {
-	s := bulkScanner{b: data}
+	s := jsonScanner{b: data}
 	n := len(items)
 	if out, ok := s.response(items); ok {
 		return out, nil
@@ -126,15 +126,16 @@ func decodeBulkResponse(data []byte, items []bulkRespItem) ([]bulkRespItem, erro
 	return items, nil
 }
 
-// bulkScanner reads a _bulk answer. Its methods report false on anything
-// unexpected, leaving the answer to encoding/json.
-type bulkScanner struct {
+// jsonScanner reads an engine's answer (_bulk, _search) in one pass. Its
+// methods report false on anything unexpected, leaving the answer to
+// encoding/json.
+type jsonScanner struct {
 	b     []byte
 	i     int
 	depth int
 }
 
-func (s *bulkScanner) ws() {
+func (s *jsonScanner) ws() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -146,7 +147,7 @@ func (s *bulkScanner) ws() {
 }
 
 // next skips white space and consumes c if it comes next.
-func (s *bulkScanner) next(c byte) bool {
+func (s *jsonScanner) next(c byte) bool {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == c {
 		s.i++
@@ -156,7 +157,7 @@ func (s *bulkScanner) next(c byte) bool {
 }
 
 // str reads a string and returns it raw, quotes included.
-func (s *bulkScanner) str() ([]byte, bool) {
+func (s *jsonScanner) str() ([]byte, bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, false
@@ -177,7 +178,7 @@ func (s *bulkScanner) str() ([]byte, bool) {
 }
 
 // key reads an object key and its colon; keys with escapes are refused.
-func (s *bulkScanner) key() ([]byte, bool) {
+func (s *jsonScanner) key() ([]byte, bool) {
 	k, ok := s.str()
 	if !ok || bytes.IndexByte(k, '\\') >= 0 || !s.next(':') {
 		return nil, false
@@ -186,7 +187,7 @@ func (s *bulkScanner) key() ([]byte, bool) {
 }
 
 // int reads an integer that fits an int64 exactly.
-func (s *bulkScanner) int() (int64, bool) {
+func (s *jsonScanner) int() (int64, bool) {
 	s.ws()
 	neg := s.i < len(s.b) && s.b[s.i] == '-'
 	if neg {
@@ -214,7 +215,7 @@ func (s *bulkScanner) int() (int64, bool) {
 }
 
 // skip reads any value.
-func (s *bulkScanner) skip() bool {
+func (s *jsonScanner) skip() bool {
 	s.ws()
 	if s.i >= len(s.b) {
 		return false
@@ -224,7 +225,7 @@ func (s *bulkScanner) skip() bool {
 		_, ok := s.str()
 		return ok
 	case '{', '[':
-		if s.depth++; s.depth > 64 {
+		if s.depth++; s.depth > 512 {
 			return false
 		}
 		defer func() { s.depth-- }()
@@ -275,7 +276,7 @@ func (s *bulkScanner) skip() bool {
 }
 
 // response reads the whole answer, appending its items.
-func (s *bulkScanner) response(items []bulkRespItem) ([]bulkRespItem, bool) {
+func (s *jsonScanner) response(items []bulkRespItem) ([]bulkRespItem, bool) {
 	if !s.next('{') {
 		return items, false
 	}
@@ -310,7 +311,7 @@ func (s *bulkScanner) response(items []bulkRespItem) ([]bulkRespItem, bool) {
 }
 
 // items reads the items array: [{action: {...}}, ...].
-func (s *bulkScanner) items(items []bulkRespItem) ([]bulkRespItem, bool) {
+func (s *jsonScanner) items(items []bulkRespItem) ([]bulkRespItem, bool) {
 	if !s.next('[') {
 		return items, false
 	}
@@ -341,7 +342,7 @@ func (s *bulkScanner) items(items []bulkRespItem) ([]bulkRespItem, bool) {
 var resultKeys = [...]string{`"_index"`, `"_id"`, `"result"`, `"status"`, `"_version"`, `"_seq_no"`, `"_primary_term"`, `"error"`}
 
 // result reads one item's result object.
-func (s *bulkScanner) result(r *bulkRespItem) bool {
+func (s *jsonScanner) result(r *bulkRespItem) bool {
 	if !s.next('{') {
 		return false
 	}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -87,7 +88,7 @@ func FuzzBulkResponse(f *testing.F) {
 		if !json.Valid(data) {
 			return
 		}
-		s := bulkScanner{b: data}
+		s := jsonScanner{b: data}
 		fast, ok := s.response(nil)
 		want, werr := decodeBulkResponse(data, nil)
 		if !ok {
@@ -115,6 +116,38 @@ func FuzzBulkResponse(f *testing.F) {
 			if (ea == nil) != (eb == nil) || (ea != nil && (ea.Type != eb.Type || ea.Reason != eb.Reason)) {
 				t.Fatalf("item %d error: %+v, encoding/json %+v", i, ea, eb)
 			}
+		}
+	})
+}
+
+// FuzzSearchResponse checks the one-pass _search answer reader against
+// encoding/json: on valid JSON it either gives up (and the answer goes to
+// encoding/json) or reads exactly what encoding/json reads.
+func FuzzSearchResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"took":5,"timed_out":false,"_shards":{"total":1,"successful":1,"skipped":0,"failed":0},"hits":{"total":{"value":100,"relation":"eq"},"max_score":2.5,"hits":[{"_index":"i","_id":"1","_score":2.5,"_source":{"title":"chunk upload 1","n":[1,{"a":null}]}},{"_index":"i","_id":"2","_score":1.25e-3,"_source":{}}]}}`,
+		`{"took":1,"timed_out":true,"pit_id":"abc==","hits":{"total":{"value":10000,"relation":"gte"},"max_score":null,"hits":[{"_index":"j","_id":"x\"y","_score":null,"_source":{"a":"\u00e9"},"sort":[1700000000000,"k",null],"highlight":{"title":["<em>chunk</em>"]}}]},"aggregations":{"by":{"buckets":[{"key":"a","doc_count":3}]},"st":{"count":0,"min":null}},"suggest":{"s":[{"text":"uplaod","offset":0,"length":6,"options":[{"text":"upload","score":0.8,"freq":3}]}]}}`,
+		`{"hits":{"hits":[]}}`, `{}`, `{"hits":{"total":{"value":0}},"aggregations":null}`,
+		`{"took":1.5}`, `{"Took":2,"HITS":{}}`, `{"hits":{"hits":[{"_score":"1"}]}}`, `{"hits":{"hits":[{"sort":[]},{"sort":null}]}}`,
+		`{"hits":{"hits":[{"_index":"a"},{"_index":"a"},{"_index":"b"},{}]}}`, `{"aggregations":{"a":1,"a":2}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseSearchResponse(data, 3)
+		if !json.Valid(data) {
+			return
+		}
+		var want searchResponse
+		werr := json.Unmarshal(data, &want)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("error %v, encoding/json %v", err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("read\n%+v\nencoding/json\n%+v", *got, want)
 		}
 	})
 }

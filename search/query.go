@@ -103,116 +103,35 @@ func (SimpleQueryString) query() {}
 func (QueryString) query()       {}
 func (RawQuery) query()          {}
 
-func nonNil(qs []Query) []Query {
-	out := make([]Query, 0, len(qs))
-	for _, q := range qs {
-		if q != nil {
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
 // MarshalJSON renders {"bool": {...}}.
-func (q Bool) MarshalJSON() ([]byte, error) {
-	b := obj{}
-	for k, v := range map[string][]Query{"must": q.Must, "filter": q.Filter, "should": q.Should, "must_not": q.MustNot} {
-		if v = nonNil(v); len(v) > 0 {
-			b[k] = v
-		}
-	}
-	if q.MinimumShouldMatch != "" {
-		b["minimum_should_match"] = q.MinimumShouldMatch
-	}
-	return json.Marshal(obj{"bool": b})
-}
+func (q Bool) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"term": {field: {"value": v}}}.
-func (q Term) MarshalJSON() ([]byte, error) {
-	return json.Marshal(obj{"term": obj{q.Field: obj{"value": q.Value}}})
-}
+func (q Term) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"terms": {field: [...]}}.
-func (q Terms) MarshalJSON() ([]byte, error) {
-	v := q.Values
-	if v == nil {
-		v = []any{}
-	}
-	return json.Marshal(obj{"terms": obj{q.Field: v}})
-}
+func (q Terms) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"range": {field: {...}}}.
-func (q Range) MarshalJSON() ([]byte, error) {
-	r := obj{}
-	for k, v := range map[string]any{"gte": q.GTE, "gt": q.GT, "lte": q.LTE, "lt": q.LT} {
-		if v != nil {
-			r[k] = v
-		}
-	}
-	if q.Format != "" {
-		r["format"] = q.Format
-	}
-	if q.TimeZone != "" {
-		r["time_zone"] = q.TimeZone
-	}
-	return json.Marshal(obj{"range": obj{q.Field: r}})
-}
+func (q Range) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"match": {field: {"query": text, ...}}}.
-func (q Match) MarshalJSON() ([]byte, error) {
-	m := obj{"query": q.Text}
-	if q.Operator != "" {
-		m["operator"] = q.Operator
-	}
-	if q.Fuzziness != "" {
-		m["fuzziness"] = q.Fuzziness
-	}
-	return json.Marshal(obj{"match": obj{q.Field: m}})
-}
+func (q Match) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"multi_match": {...}}.
-func (q MultiMatch) MarshalJSON() ([]byte, error) {
-	m := obj{"query": q.Text}
-	if len(q.Fields) > 0 {
-		m["fields"] = q.Fields
-	}
-	if q.Type != "" {
-		m["type"] = q.Type
-	}
-	if q.Operator != "" {
-		m["operator"] = q.Operator
-	}
-	if q.Fuzziness != "" {
-		m["fuzziness"] = q.Fuzziness
-	}
-	return json.Marshal(obj{"multi_match": m})
-}
+func (q MultiMatch) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"prefix": {field: {"value": v}}}.
-func (q Prefix) MarshalJSON() ([]byte, error) {
-	return json.Marshal(obj{"prefix": obj{q.Field: obj{"value": q.Value}}})
-}
+func (q Prefix) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"match_all": {}}.
 func (MatchAll) MarshalJSON() ([]byte, error) { return []byte(`{"match_all":{}}`), nil }
 
 // MarshalJSON renders {"simple_query_string": {...}}.
-func (q SimpleQueryString) MarshalJSON() ([]byte, error) {
-	m := obj{"query": q.Text, "lenient": true}
-	if len(q.Fields) > 0 {
-		m["fields"] = q.Fields
-	}
-	return json.Marshal(obj{"simple_query_string": m})
-}
+func (q SimpleQueryString) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON renders {"query_string": {...}} with Text escaped.
-func (q QueryString) MarshalJSON() ([]byte, error) {
-	m := obj{"query": EscapeQueryString(q.Text), "lenient": true}
-	if len(q.Fields) > 0 {
-		m["fields"] = q.Fields
-	}
-	return json.Marshal(obj{"query_string": m})
-}
+func (q QueryString) MarshalJSON() ([]byte, error) { return appendQuery(nil, q) }
 
 // MarshalJSON returns the raw clause, or match_all when empty.
 func (q RawQuery) MarshalJSON() ([]byte, error) {

@@ -22,16 +22,7 @@ type Sort struct {
 }
 
 // MarshalJSON renders {field: {"order": ...}}.
-func (s Sort) MarshalJSON() ([]byte, error) {
-	o := obj{"order": "asc"}
-	if s.Desc {
-		o["order"] = "desc"
-	}
-	if s.Missing != "" {
-		o["missing"] = s.Missing
-	}
-	return json.Marshal(obj{s.Field: o})
-}
+func (s Sort) MarshalJSON() ([]byte, error) { return appendSort(nil, s), nil }
 
 // Highlight asks for highlighted fragments of Fields in each hit.
 type Highlight struct {
@@ -42,26 +33,7 @@ type Highlight struct {
 }
 
 // MarshalJSON renders the highlight section.
-func (h Highlight) MarshalJSON() ([]byte, error) {
-	fields := obj{}
-	for _, f := range h.Fields {
-		fields[f] = obj{}
-	}
-	o := obj{"fields": fields}
-	if h.PreTag != "" {
-		o["pre_tags"] = []string{h.PreTag}
-	}
-	if h.PostTag != "" {
-		o["post_tags"] = []string{h.PostTag}
-	}
-	if h.FragmentSize > 0 {
-		o["fragment_size"] = h.FragmentSize
-	}
-	if h.NumberOfFragments > 0 {
-		o["number_of_fragments"] = h.NumberOfFragments
-	}
-	return json.Marshal(o)
-}
+func (h Highlight) MarshalJSON() ([]byte, error) { return appendHighlight(nil, &h), nil }
 
 // SearchRequest is one search. The zero value matches all documents and
 // returns the first 10 hits by score.
@@ -83,56 +55,6 @@ type SearchRequest struct {
 	// Timeout is the engine-side search timeout; partial results are
 	// returned with TimedOut set.
 	Timeout time.Duration
-}
-
-// body renders the request; pit, when set, is the point in time to search.
-func (r *SearchRequest) body(pit map[string]any) map[string]any {
-	b := obj{}
-	if r.Query != nil {
-		b["query"] = r.Query
-	} else {
-		b["query"] = MatchAll{}
-	}
-	if len(r.Sort) > 0 {
-		b["sort"] = r.Sort
-	}
-	if r.From > 0 {
-		b["from"] = r.From
-	}
-	switch {
-	case r.NoHits:
-		b["size"] = 0
-	case r.Size > 0:
-		b["size"] = r.Size
-	}
-	if len(r.SearchAfter) > 0 {
-		b["search_after"] = r.SearchAfter
-	}
-	switch {
-	case r.NoSource:
-		b["_source"] = false
-	case r.Source != nil:
-		b["_source"] = r.Source
-	}
-	if r.Highlight != nil {
-		b["highlight"] = r.Highlight
-	}
-	if len(r.Aggs) > 0 {
-		b["aggs"] = r.Aggs
-	}
-	if len(r.Suggest) > 0 {
-		b["suggest"] = r.Suggest
-	}
-	if r.TrackTotalHits {
-		b["track_total_hits"] = true
-	}
-	if r.Timeout > 0 {
-		b["timeout"] = formatDuration(r.Timeout)
-	}
-	if pit != nil {
-		b["pit"] = pit
-	}
-	return b
 }
 
 func formatDuration(d time.Duration) string {
@@ -193,13 +115,16 @@ type searchResponse struct {
 	} `json:"hits"`
 	Aggs    Aggregations `json:"aggregations"`
 	Suggest Suggestions  `json:"suggest"`
+
+	out SearchResult // result's, allocated with the answer
 }
 
 func (r *searchResponse) result() *SearchResult {
-	return &SearchResult{
+	r.out = SearchResult{
 		Took: r.Took, TimedOut: r.TimedOut, Total: r.Hits.Total.Value, TotalRelation: r.Hits.Total.Relation,
 		Hits: r.Hits.Hits, Aggs: r.Aggs, Suggest: r.Suggest,
 	}
+	return &r.out
 }
 
 // validateTarget checks a search target: an index, alias or pattern
@@ -208,7 +133,7 @@ func validateTarget(op, target string) error {
 	if target == "" {
 		return invalidf(op, "search target is empty")
 	}
-	for _, part := range strings.Split(target, ",") {
+	for part := range strings.SplitSeq(target, ",") {
 		if err := validateName(op, strings.ReplaceAll(part, "*", "x")); err != nil {
 			return err
 		}
@@ -222,18 +147,49 @@ func (c *Client) Search(ctx context.Context, index string, req SearchRequest) (*
 	if err := validateTarget("search", index); err != nil {
 		return nil, err
 	}
-	body, err := jsonBody("search", req.body(nil))
+	t := true
+	res, err := c.search(ctx, "search", index, esapi.SearchRequest{Index: []string{index}, AllowNoIndices: &t}, &req, "", "")
 	if err != nil {
 		return nil, err
 	}
-	t := true
-	var res searchResponse
-	if err := c.call(ctx, "search", index, esapi.SearchRequest{
-		Index: []string{index}, Body: bytes.NewReader(body), AllowNoIndices: &t,
-	}, &res); err != nil {
+	return res.result(), nil
+}
+
+// search sends req as the body of r and reads the answer; pitID, when set,
+// is the point in time to search, kept alive for keepAlive.
+func (c *Client) search(ctx context.Context, op, index string, r esapi.SearchRequest, req *SearchRequest, pitID, keepAlive string) (*searchResponse, error) {
+	body := getBody()
+	b, err := req.appendBody((*body)[:0], pitID, keepAlive)
+	*body = b
+	if err != nil {
+		putBody(body)
+		return nil, &Error{Op: op, Reason: "cannot encode body as JSON", kind: ErrInvalid, cause: err}
+	}
+	r.Body = bytes.NewReader(b)
+	buf := respPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			respPool.Put(buf)
+		}
+	}()
+	if _, err := c.callStatus(ctx, op, index, r, buf); err != nil {
+		// The transport may not be done with the body: leave it to the GC.
 		return nil, err
 	}
-	return res.result(), nil
+	putBody(body)
+	hint := 10
+	switch {
+	case req.NoHits:
+		hint = 0
+	case req.Size > 0:
+		hint = min(req.Size, 100)
+	}
+	res, err := parseSearchResponse(bytes.Clone(buf.Bytes()), hint)
+	if err != nil {
+		return nil, transportErr(ctx, op, index, err)
+	}
+	return res, nil
 }
 
 // FullTextSearch finds text in fields (all text fields when none are given)
@@ -436,14 +392,9 @@ func (c *Client) Scan(ctx context.Context, index string, o ScanOptions) iter.Seq
 			req.Sort = append(req.Sort, Sort{Field: "_id"})
 		}
 		for {
-			body, err := jsonBody("scan", req.body(obj{"id": pit, "keep_alive": keep}))
-			if err != nil {
-				yield(Hit{}, err)
-				return
-			}
-			var res searchResponse
 			// With a point in time the index is not named in the path.
-			if err := c.call(ctx, "scan", index, esapi.SearchRequest{Body: bytes.NewReader(body)}, &res); err != nil {
+			res, err := c.search(ctx, "scan", index, esapi.SearchRequest{}, &req, pit, keep)
+			if err != nil {
 				yield(Hit{}, err)
 				return
 			}
