@@ -166,14 +166,15 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 type walkState struct {
 	buf     []byte   // getdents buffer
 	subdirs []string // subdirectories found in the directory being read
-	// blocking says to make fstatat calls as blocking system calls: the
-	// last batch of stats looked like it waited for the disk.
-	blocking bool
+	// blocking counts the batches of stats still to make with blocking
+	// system calls, after one that looked like it waited for the disk (see
+	// walk_fast_linux.go).
+	blocking int
 }
 
 // work takes directories off the stack until the walk is done or failed.
 func (w *walker) work(t *walkTotals) {
-	ws := &walkState{buf: make([]byte, 32<<10), blocking: true}
+	ws := &walkState{buf: make([]byte, 32<<10), blocking: 1}
 	for {
 		w.mu.Lock()
 		for len(w.stack) == 0 && w.pending > 0 && w.err == nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"os"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,23 +20,58 @@ import (
 //     looks long) adds ~20 % more CPU and thousands of context switches per
 //     200k files. There the walk uses raw system calls.
 //   - A raw call that waits for the disk holds its P (no other goroutine runs
-//     on it) until the call returns. So a batch slower than statBatch ×
-//     slowStat, which means the inodes were not cached (or the thread was
-//     descheduled), makes the next batch use blocking calls; a fast batch
-//     goes back to raw ones. At most one batch of raw calls ever waits for
-//     the disk in a row, and a cold walk keeps the I/O parallelism of the
-//     blocking calls.
+//     on it) until the call returns. A batch during which the thread slept
+//     (its count of voluntary context switches, getrusage(RUSAGE_THREAD),
+//     went up: the inodes were read from disk, or the kernel waited for a
+//     lock) makes the walk use blocking calls until slowBatches batches in a
+//     row have not slept. A worker's raw calls thus wait in at most one
+//     batch out of slowBatches+1, and a cold walk keeps the I/O parallelism
+//     of the blocking calls. Being descheduled for another process does not
+//     count: that is an involuntary switch, and blocking calls would not
+//     help.
 //
-// A walk starts with blocking calls and turns to raw ones after its first
-// fast batch.
-const statBatch = 16
+// Each worker starts with one batch of blocking calls.
+const (
+	statBatch   = 16
+	slowBatches = 8
+)
 
-// slowStat is the time per stat, in nanoseconds, above which a batch counts
-// as slow: 16 µs, several times a cached fstatat. Tests change it to force
-// one kind of call.
-var slowStat atomic.Int64
+// statMode forces one kind of fstatat call for tests: statBlocking or
+// statRaw; 0 chooses by batch as above.
+var statMode atomic.Int32
 
-func init() { slowStat.Store(int64(16 * time.Microsecond)) }
+const (
+	statBlocking = 1
+	statRaw      = 2
+)
+
+// sleeps returns the calling thread's count of voluntary context switches.
+// A goroutine moved to another thread between two calls (rare: only
+// preemption moves it) makes one batch's verdict wrong, nothing more.
+func sleeps() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_THREAD, &ru) != nil {
+		return 0
+	}
+	return int64(ru.Nvcsw)
+}
+
+// batchDone counts down the blocking batches, or restarts the count after a
+// batch that slept.
+func (ws *walkState) batchDone(slept bool) {
+	switch statMode.Load() {
+	case statBlocking:
+		slept = true
+	case statRaw:
+		ws.blocking = 0
+		return
+	}
+	if slept {
+		ws.blocking = slowBatches
+	} else if ws.blocking > 0 {
+		ws.blocking--
+	}
+}
 
 // readDirFast is readDir without allocations per entry: getdents64 into a
 // reusable buffer and fstatat, relative to the directory's descriptor and
@@ -56,7 +90,6 @@ func (w *walker) readDirFast(dir string, t *walkTotals, ws *walkState) error {
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	buf := ws.buf
-	slow := time.Duration(slowStat.Load())
 	atRoot := w.skipReserved && dir == w.root
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -69,7 +102,7 @@ func (w *walker) readDirFast(dir string, t *walkTotals, ws *walkState) error {
 		if n <= 0 {
 			return nil
 		}
-		batch, start := 0, time.Now()
+		batch, slept := 0, sleeps()
 		for off := 0; off < n; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
 			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
@@ -82,12 +115,12 @@ func (w *walker) readDirFast(dir string, t *walkTotals, ws *walkState) error {
 				if err := w.ctx.Err(); err != nil {
 					return err
 				}
-				now := time.Now()
-				ws.blocking = now.Sub(start) > statBatch*slow
-				batch, start = 1, now
+				now := sleeps()
+				ws.batchDone(now != slept)
+				batch, slept = 1, now
 			}
 			var e unix.Errno
-			if ws.blocking {
+			if ws.blocking > 0 {
 				_, _, e = unix.Syscall6(sysFstatat, uintptr(fd), uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
 			} else {
 				_, _, e = unix.RawSyscall6(sysFstatat, uintptr(fd), uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
@@ -115,7 +148,7 @@ func (w *walker) readDirFast(dir string, t *walkTotals, ws *walkState) error {
 		// The end of a buffer ends a batch too, so a small directory read
 		// from a cold cache also switches to blocking calls.
 		if batch > 0 {
-			ws.blocking = time.Since(start) > time.Duration(batch)*slow
+			ws.batchDone(sleeps() != slept)
 		}
 	}
 }

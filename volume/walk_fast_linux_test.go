@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,13 +60,12 @@ func TestScanDirStatModes(t *testing.T) {
 		}
 		want, _ = strconv.ParseInt(strings.Fields(string(out))[0], 10, 64)
 	}
-	old := slowStat.Load()
-	t.Cleanup(func() { slowStat.Store(old) })
+	t.Cleanup(func() { statMode.Store(0) })
 	for _, mode := range []struct {
 		name string
-		slow time.Duration
-	}{{"blocking", 0}, {"raw", time.Hour}} {
-		slowStat.Store(int64(mode.slow))
+		mode int32
+	}{{"blocking", statBlocking}, {"raw", statRaw}} {
+		statMode.Store(mode.mode)
 		for _, n := range []int{1, 4} {
 			u, err := ScanDir(context.Background(), dir, n)
 			if err != nil {
@@ -77,13 +77,40 @@ func TestScanDirStatModes(t *testing.T) {
 		}
 		// The mode a worker ends a directory in is the one the batches chose.
 		w := &walker{ctx: context.Background(), root: dir, links: map[devIno]struct{}{}}
-		ws := &walkState{buf: make([]byte, 32<<10), blocking: mode.slow != 0}
+		ws := &walkState{buf: make([]byte, 32<<10), blocking: 1}
 		var tot walkTotals
 		if err := w.readDirFast(filepath.Join(dir, "d0"), &tot, ws); err != nil {
 			t.Fatal(err)
 		}
-		if ws.blocking != (mode.slow == 0) {
-			t.Fatalf("%s: blocking %v after a directory", mode.name, ws.blocking)
+		if (ws.blocking > 0) != (mode.mode == statBlocking) {
+			t.Fatalf("%s: %d blocking batches to go after a directory", mode.name, ws.blocking)
 		}
+	}
+}
+
+// TestStatBatchSwitch: a batch that slept turns blocking calls on until
+// slowBatches batches in a row have not, and sleeps sees a thread sleep.
+func TestStatBatchSwitch(t *testing.T) {
+	ws := &walkState{blocking: 1}
+	if ws.batchDone(false); ws.blocking != 0 {
+		t.Fatalf("after a first fast batch: %d", ws.blocking)
+	}
+	ws.batchDone(true)
+	ws.batchDone(false)
+	ws.batchDone(true) // a sleep restarts the count
+	for i := 0; i < slowBatches-1; i++ {
+		if ws.batchDone(false); ws.blocking == 0 {
+			t.Fatalf("raw again after %d fast batches", i+1)
+		}
+	}
+	if ws.batchDone(false); ws.blocking != 0 {
+		t.Fatalf("still %d blocking batches after %d fast ones", ws.blocking, slowBatches)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before := sleeps()
+	time.Sleep(2 * time.Millisecond)
+	if after := sleeps(); after <= before {
+		t.Fatalf("voluntary switches %d -> %d across a sleep", before, after)
 	}
 }
