@@ -172,9 +172,20 @@ type walkState struct {
 	blocking int
 }
 
+// walkStates keeps walkState buffers (32 KiB each, a worker's) from scan
+// to scan: a monitor scanning small volumes often would otherwise allocate
+// mostly getdents buffers.
+var walkStates = sync.Pool{New: func() any { return &walkState{buf: make([]byte, 32<<10)} }}
+
 // work takes directories off the stack until the walk is done or failed.
 func (w *walker) work(t *walkTotals) {
-	ws := &walkState{buf: make([]byte, 32<<10), blocking: 1}
+	ws := walkStates.Get().(*walkState)
+	ws.blocking = 1
+	defer func() {
+		clear(ws.subdirs)
+		ws.subdirs = ws.subdirs[:0]
+		walkStates.Put(ws)
+	}()
 	for {
 		w.mu.Lock()
 		for len(w.stack) == 0 && w.pending > 0 && w.err == nil {
