@@ -94,6 +94,11 @@ func encodeDoc(op string, doc any) ([]byte, error) {
 		if b, err = json.Marshal(doc); err != nil {
 			return nil, &Error{Op: op, Reason: "document is not encodable as JSON", kind: ErrInvalid, cause: err}
 		}
+		// json.Marshal's output is valid JSON: only its kind is in doubt.
+		if len(b) == 0 || b[0] != '{' {
+			return nil, invalidf(op, "document is not a JSON object")
+		}
+		return b, nil
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
