@@ -26,9 +26,9 @@ import (
 //     lock) makes the walk use blocking calls until slowBatches batches in a
 //     row have not slept. A worker's raw calls thus wait in at most one
 //     batch out of slowBatches+1, and a cold walk keeps the I/O parallelism
-//     of the blocking calls. Being descheduled for another process does not
-//     count: that is an involuntary switch, and blocking calls would not
-//     help.
+//     of the blocking calls. Being descheduled for another process is an
+//     involuntary switch and does not count (counting it too made no
+//     difference beyond noise on a loaded machine).
 //
 // Each worker starts with one batch of blocking calls.
 const (
