@@ -166,6 +166,7 @@ func BenchmarkBulkIndex(b *testing.B) {
 		start := time.Now()
 		bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 			Client: es, Index: idx, NumWorkers: workers, FlushBytes: flushBytes, FlushInterval: flushInterval,
+			OnError: func(_ context.Context, err error) { firstErr.CompareAndSwap(nil, "request: "+err.Error()) },
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -190,7 +191,8 @@ var (
 	searchIndex string
 )
 
-// searchSetup bulks 100,000 documents into one index, once per process.
+// searchSetup bulks 100,000 documents into one index and merges it to one
+// segment, once per process.
 func searchSetup(b *testing.B, c *search.Client) string {
 	searchOnce.Do(func() {
 		idx := newIndex(b, c)
@@ -209,6 +211,17 @@ func searchSetup(b *testing.B, c *search.Client) string {
 		}
 		if err := c.Refresh(ctx, idx); err != nil {
 			b.Fatal(err)
+		}
+		// Merge the bulk's segments now, so the merges do not run under
+		// whichever sub-benchmark comes first.
+		one := 1
+		res, err := esapi.IndicesForcemergeRequest{Index: []string{idx}, MaxNumSegments: &one}.Do(ctx, c.Transport())
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Body.Close()
+		if res.IsError() {
+			b.Fatal("force merge: ", res.Status())
 		}
 		searchIndex = idx
 	})
