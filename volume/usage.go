@@ -166,10 +166,6 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 type walkState struct {
 	buf     []byte   // getdents buffer
 	subdirs []string // subdirectories found in the directory being read
-	// blocking counts the batches of stats still to make with blocking
-	// system calls, after one that looked like it waited for the disk (see
-	// walk_fast_linux.go).
-	blocking int
 }
 
 // walkStates keeps walkState buffers (32 KiB each, a worker's) from scan
@@ -180,7 +176,6 @@ var walkStates = sync.Pool{New: func() any { return &walkState{buf: make([]byte,
 // work takes directories off the stack until the walk is done or failed.
 func (w *walker) work(t *walkTotals) {
 	ws := walkStates.Get().(*walkState)
-	ws.blocking = 1
 	defer func() {
 		clear(ws.subdirs)
 		ws.subdirs = ws.subdirs[:0]
