@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -49,7 +48,7 @@ type JSONSchema struct {
 	// Description is sent to the server for its error reports.
 	Description string
 
-	re *regexp.Regexp
+	re *pattern
 }
 
 // Document renders s as a $jsonSchema document with keys in a fixed order,
@@ -135,7 +134,7 @@ func (s *JSONSchema) compile(path string) error {
 		}
 	}
 	if s.Pattern != "" {
-		re, err := regexp.Compile(s.Pattern)
+		re, err := compilePattern(s.Pattern)
 		if err != nil {
 			return fmt.Errorf("mongostore: schema %s: pattern: %w", path, err)
 		}
@@ -260,7 +259,7 @@ func (s *JSONSchema) validate(coll string, fp fieldPath, v bson.RawValue, depth 
 		if s.MaxLength != nil && n > *s.MaxLength {
 			return fail("maxLength", "want at most %d characters, got %d", *s.MaxLength, n)
 		}
-		if s.re != nil && !s.re.Match(str) {
+		if s.re != nil && !s.re.match(str) {
 			return fail("pattern", "must match %s", s.Pattern)
 		}
 	case bson.TypeInt32, bson.TypeInt64, bson.TypeDouble:
