@@ -10,6 +10,7 @@
 package pair
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,4 +46,44 @@ func Run(b *testing.B, sdk, peer func(i int) error) {
 	b.ReportMetric(float64(sdkT.Nanoseconds())/float64(i), "sdk-ns/op")
 	b.ReportMetric(float64(peerT.Nanoseconds())/float64(i), "peer-ns/op")
 	b.ReportMetric((float64(sdkT)/float64(peerT)-1)*100, "overhead-%")
+}
+
+// RunParallel is Run from p goroutines per GOMAXPROCS (b.SetParallelism),
+// for operations measured under concurrency. Besides sdk-ns/op, peer-ns/op
+// (mean latencies) and overhead-%, it reports pairs/s: completed
+// iterations, each one SDK and one peer operation, per second.
+func RunParallel(b *testing.B, p int, sdk, peer func(i int) error) {
+	b.Helper()
+	var sdkT, peerT, iters atomic.Int64
+	b.SetParallelism(p)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(iters.Add(1))
+			first, second, firstT, secondT := sdk, peer, &sdkT, &peerT
+			if i%2 == 1 {
+				first, second, firstT, secondT = peer, sdk, &peerT, &sdkT
+			}
+			t0 := time.Now()
+			if err := first(i); err != nil {
+				b.Error(err)
+				return
+			}
+			t1 := time.Now()
+			if err := second(i); err != nil {
+				b.Error(err)
+				return
+			}
+			firstT.Add(int64(t1.Sub(t0)))
+			secondT.Add(int64(time.Since(t1)))
+		}
+	})
+	n := iters.Load()
+	if n == 0 || peerT.Load() == 0 {
+		return
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
+	b.ReportMetric(float64(sdkT.Load())/float64(n), "sdk-ns/op")
+	b.ReportMetric(float64(peerT.Load())/float64(n), "peer-ns/op")
+	b.ReportMetric((float64(sdkT.Load())/float64(peerT.Load())-1)*100, "overhead-%")
 }
