@@ -343,17 +343,8 @@ var resultKeys = [...]string{`"_index"`, `"_id"`, `"result"`, `"status"`, `"_ver
 
 // result reads one item's result object.
 func (s *jsonScanner) result(r *bulkRespItem) bool {
-	if !s.next('{') {
-		return false
-	}
-	if s.next('}') {
-		return true
-	}
-	for {
-		k, ok := s.key()
-		if !ok {
-			return false
-		}
+	return s.object(func(k []byte) bool {
+		ok := false
 		switch string(k) {
 		case `"_index"`:
 			r.index, ok = s.str()
@@ -385,14 +376,6 @@ func (s *jsonScanner) result(r *bulkRespItem) bool {
 			}
 			ok = s.skip()
 		}
-		if !ok {
-			return false
-		}
-		if s.next('}') {
-			return true
-		}
-		if !s.next(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }

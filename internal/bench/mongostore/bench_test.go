@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var seq, runs atomic.Int64
+var seq atomic.Int64
 
 func userDoc(n int64) bson.D {
 	return bson.D{
@@ -99,133 +99,6 @@ func setup(b *testing.B) env {
 
 func opsPerSec(b *testing.B, ops int) {
 	b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "ops/s")
-}
-
-// BenchmarkMongo runs each operation through mongostore ("sdk") and the raw
-// driver ("driver") against the same server, side by side.
-//
-// Sub-benchmarks of a pair run sdk first on odd runs and driver first on
-// even runs (-count=6), so warm-up effects do not favour either side.
-func BenchmarkMongo(b *testing.B) {
-	e := setup(b)
-	ctx := context.Background()
-	users := lucidkeys.CollUsers
-	driverFirst := runs.Add(1)%2 == 0
-	pair := func(name string, sdk, driver func(*testing.B)) {
-		if driverFirst {
-			b.Run(name+"/driver", driver)
-			b.Run(name+"/sdk", sdk)
-			return
-		}
-		b.Run(name+"/sdk", sdk)
-		b.Run(name+"/driver", driver)
-	}
-
-	pair("InsertOne",
-		func(b *testing.B) {
-			for b.Loop() {
-				if _, err := e.sdk.InsertOne(ctx, users, userDoc(seq.Add(1))); err != nil {
-					b.Fatal(err)
-				}
-			}
-			opsPerSec(b, b.N)
-		},
-		func(b *testing.B) {
-			for b.Loop() {
-				if _, err := e.raw.InsertOne(ctx, userDoc(seq.Add(1))); err != nil {
-					b.Fatal(err)
-				}
-			}
-			opsPerSec(b, b.N)
-		})
-
-	// Lookups by primary key: FerretDB v1 pushes _id equality down to
-	// SQLite, while other fields are filtered after a collection scan.
-	filter := func(i int) bson.D { return bson.D{{Key: "_id", Value: e.ids[i%len(e.ids)]}} }
-	pair("FindOne",
-		func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				var out bson.M
-				if err := e.sdk.FindOne(ctx, users, filter(i), &out, nil); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			opsPerSec(b, b.N)
-		},
-		func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				var out bson.M
-				if err := e.raw.FindOne(ctx, filter(i)).Decode(&out); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			opsPerSec(b, b.N)
-		})
-
-	// Every update really changes the document.
-	update := func(int) bson.D {
-		return bson.D{{Key: "$set", Value: bson.D{{Key: "display_name", Value: fmt.Sprintf("name %d", seq.Add(1))}}}}
-	}
-	pair("UpdateOne",
-		func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				if _, err := e.sdk.UpdateOne(ctx, users, filter(i), update(i)); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			opsPerSec(b, b.N)
-		},
-		func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				if _, err := e.raw.UpdateOne(ctx, filter(i), update(i)); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			opsPerSec(b, b.N)
-		})
-
-	b.Run("ValidateUser/sdk-only", func(b *testing.B) {
-		s := e.sdk.Schema()
-		for b.Loop() {
-			if err := s.ValidateDocument(users, userDoc(1)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-
-	const batch = 100
-	mkBatch := func() []any {
-		docs := make([]any, batch)
-		for i := range docs {
-			docs[i] = userDoc(seq.Add(1))
-		}
-		return docs
-	}
-	pair("InsertMany100",
-		func(b *testing.B) {
-			for b.Loop() {
-				if _, err := e.sdk.InsertMany(ctx, users, mkBatch()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			opsPerSec(b, b.N*batch)
-		},
-		func(b *testing.B) {
-			for b.Loop() {
-				if _, err := e.raw.InsertMany(ctx, mkBatch()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			opsPerSec(b, b.N*batch)
-		})
 }
 
 // BenchmarkMongoPaired measures the SDK's overhead over the raw driver with
