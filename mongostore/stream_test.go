@@ -1,3 +1,5 @@
+//go:build !lucidfuzz
+
 package mongostore_test
 
 import (

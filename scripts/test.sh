@@ -89,16 +89,23 @@ go test -count=1 -run '^TestStream100kBoundedMemory$' ./mongostore/
 step "fuzz each target for $FUZZTIME"
 # Every fuzz target's seed corpus already ran above as a test. Fuzzing proper
 # rebuilds the test binary and its dependencies with coverage
-# instrumentation; for packages whose tests link the server harness that means
-# instrumenting FerretDB and SQLite (minutes on 2 cores), so those are fuzzed
-# by hand (go test -fuzz=FuzzX ./pkg) rather than in every run.
+# instrumentation; the server harness would drag FerretDB and SQLite into
+# that (minutes on 2 cores), so the test files that use servers carry
+# `//go:build !lucidfuzz` and fuzzing builds with -tags lucidfuzz. A package
+# whose fuzz build still links the harness is a mistake in those tags.
 for dir in $(grep -l '^func Fuzz' $(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do
   pkg="./$dir"
-  if go list -test -deps "$pkg" | grep -q '/internal/testenv$'; then
-    echo "fuzz $pkg: seed corpus only (links the server harness)"; continue
+  if go list -tags lucidfuzz -test -deps "$pkg" | grep -q '/internal/testenv$'; then
+    echo "FAIL: the fuzz build of $pkg links internal/testenv: tag its server tests //go:build !lucidfuzz"; exit 1
   fi
   for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
-    if ! go test -run='^$' -fuzz="^$f\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$pkg" >"$ostmp/fuzz.log" 2>&1; then
+    if ! go test -tags lucidfuzz -run='^$' -fuzz="^$f\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$pkg" >"$ostmp/fuzz.log" 2>&1; then
+      # Go 1.26's fuzz coordinator can fail a target with a bare "context
+      # deadline exceeded" as -fuzztime ends (golang/go#75804, fixed in
+      # 1.27): no input failed then, so only that exact case passes.
+      if grep -qx '    context deadline exceeded' "$ostmp/fuzz.log" && ! grep -q 'Failing input written' "$ostmp/fuzz.log"; then
+        echo "fuzz $f ($pkg): ok (the coordinator's deadline race, golang/go#75804; no failing input)"; continue
+      fi
       cat "$ostmp/fuzz.log"; echo "FAIL: fuzz $f in $pkg"; exit 1
     fi
     echo "fuzz $f ($pkg): ok"

@@ -1,3 +1,5 @@
+//go:build !lucidfuzz
+
 package search
 
 import (
