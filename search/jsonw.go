@@ -71,6 +71,20 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	return appendMarshal(b, v)
 }
 
+// appendFuzzOp appends the "fuzziness" and "operator" members of a match
+// or multi_match, each with its trailing comma, when set.
+func appendFuzzOp(b []byte, fuzziness, operator string) []byte {
+	if fuzziness != "" {
+		b = append(b, `"fuzziness":`...)
+		b = append(appendJSONString(b, fuzziness), ',')
+	}
+	if operator != "" {
+		b = append(b, `"operator":`...)
+		b = append(appendJSONString(b, operator), ',')
+	}
+	return b
+}
+
 // appendQuery appends the query DSL of q (nil renders match_all).
 func appendQuery(b []byte, q Query) ([]byte, error) {
 	var err error
@@ -163,14 +177,7 @@ func appendQuery(b []byte, q Query) ([]byte, error) {
 		b = append(b, `{"match":{`...)
 		b = appendJSONString(b, q.Field)
 		b = append(b, ":{"...)
-		if q.Fuzziness != "" {
-			b = append(b, `"fuzziness":`...)
-			b = append(appendJSONString(b, q.Fuzziness), ',')
-		}
-		if q.Operator != "" {
-			b = append(b, `"operator":`...)
-			b = append(appendJSONString(b, q.Operator), ',')
-		}
+		b = appendFuzzOp(b, q.Fuzziness, q.Operator)
 		b = append(b, `"query":`...)
 		b = appendJSONString(b, q.Text)
 		return append(b, "}}}"...), nil
@@ -180,14 +187,7 @@ func appendQuery(b []byte, q Query) ([]byte, error) {
 			b = append(b, `"fields":`...)
 			b = append(appendStrings(b, q.Fields), ',')
 		}
-		if q.Fuzziness != "" {
-			b = append(b, `"fuzziness":`...)
-			b = append(appendJSONString(b, q.Fuzziness), ',')
-		}
-		if q.Operator != "" {
-			b = append(b, `"operator":`...)
-			b = append(appendJSONString(b, q.Operator), ',')
-		}
+		b = appendFuzzOp(b, q.Fuzziness, q.Operator)
 		b = append(b, `"query":`...)
 		b = appendJSONString(b, q.Text)
 		if q.Type != "" {
