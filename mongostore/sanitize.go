@@ -73,6 +73,19 @@ func CheckValue(v any) error {
 	return checkValue(v, 0)
 }
 
+// checkValueKey rejects a key of a document inside a value: an operator,
+// or a NUL, which BSON cannot encode in a key (the driver would fail only
+// when the filter is sent).
+func checkValueKey(k string) error {
+	if strings.HasPrefix(k, "$") {
+		return injectionf("value is a document with operator key %q", k)
+	}
+	if strings.IndexByte(k, 0) >= 0 {
+		return invalidf("filter", "value is a document with a key containing NUL: %q", k)
+	}
+	return nil
+}
+
 func checkValue(v any, depth int) error {
 	if depth > maxFilterDepth {
 		return invalidf("filter", "value nested more than %d levels", maxFilterDepth)
@@ -83,8 +96,8 @@ func checkValue(v any, depth int) error {
 		return nil
 	case bson.D:
 		for _, e := range x {
-			if strings.HasPrefix(e.Key, "$") {
-				return injectionf("value is a document with operator key %q", e.Key)
+			if err := checkValueKey(e.Key); err != nil {
+				return err
 			}
 			if err := checkValue(e.Value, depth+1); err != nil {
 				return err
@@ -93,8 +106,8 @@ func checkValue(v any, depth int) error {
 		return nil
 	case bson.M:
 		for k, e := range x {
-			if strings.HasPrefix(k, "$") {
-				return injectionf("value is a document with operator key %q", k)
+			if err := checkValueKey(k); err != nil {
+				return err
 			}
 			if err := checkValue(e, depth+1); err != nil {
 				return err
