@@ -40,11 +40,17 @@ func Run(b *testing.B, sdk, peer func(i int) error) {
 		}
 		i++
 	}
-	if i == 0 || peerT == 0 {
+	report(b, int64(i), sdkT, peerT)
+}
+
+// report puts the mean time of each side over n iterations and the SDK's
+// overhead on b.
+func report(b *testing.B, n int64, sdkT, peerT time.Duration) {
+	if n == 0 || peerT == 0 {
 		return
 	}
-	b.ReportMetric(float64(sdkT.Nanoseconds())/float64(i), "sdk-ns/op")
-	b.ReportMetric(float64(peerT.Nanoseconds())/float64(i), "peer-ns/op")
+	b.ReportMetric(float64(sdkT.Nanoseconds())/float64(n), "sdk-ns/op")
+	b.ReportMetric(float64(peerT.Nanoseconds())/float64(n), "peer-ns/op")
 	b.ReportMetric((float64(sdkT)/float64(peerT)-1)*100, "overhead-%")
 }
 
@@ -79,11 +85,8 @@ func RunParallel(b *testing.B, p int, sdk, peer func(i int) error) {
 		}
 	})
 	n := iters.Load()
-	if n == 0 || peerT.Load() == 0 {
-		return
+	if n > 0 {
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
 	}
-	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
-	b.ReportMetric(float64(sdkT.Load())/float64(n), "sdk-ns/op")
-	b.ReportMetric(float64(peerT.Load())/float64(n), "peer-ns/op")
-	b.ReportMetric((float64(sdkT.Load())/float64(peerT.Load())-1)*100, "overhead-%")
+	report(b, n, time.Duration(sdkT.Load()), time.Duration(peerT.Load()))
 }

@@ -284,20 +284,8 @@ func BenchmarkSearch(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()
 			for pb.Next() {
-				i := n.Add(1)
-				res, err := c.Search(ctx, idx, search.SearchRequest{
-					Query: search.Bool{
-						Filter: []search.Query{search.Term{Field: "user_id.keyword", Value: "u" + strconv.FormatInt(i%1000, 10)}},
-						Must:   []search.Query{search.Match{Field: "title", Text: "chunk uplaod", Fuzziness: "AUTO"}},
-					},
-					Size: 10,
-				})
-				if err != nil {
+				if err := sdkSearch(ctx, c, idx, int(n.Add(1))); err != nil {
 					b.Error(err)
-					return
-				}
-				if res.Total == 0 {
-					b.Error("no hits")
 					return
 				}
 			}
@@ -313,22 +301,8 @@ func BenchmarkSearch(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()
 			for pb.Next() {
-				i := n.Add(1)
-				body := queryBody(int(i))
-				res, err := esapi.SearchRequest{Index: []string{idx}, Body: bytes.NewReader([]byte(body))}.Do(ctx, tr)
-				if err != nil {
+				if err := esapiSearch(ctx, tr, idx, int(n.Add(1))); err != nil {
 					b.Error(err)
-					return
-				}
-				var out struct {
-					Hits struct {
-						Total struct{ Value int } `json:"total"`
-					} `json:"hits"`
-				}
-				err = json.NewDecoder(res.Body).Decode(&out)
-				res.Body.Close()
-				if err != nil || res.IsError() || out.Hits.Total.Value == 0 {
-					b.Error("esapi search failed", err, res.Status())
 					return
 				}
 			}
@@ -349,33 +323,39 @@ func BenchmarkSearchPaired(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	pair.RunParallel(b, 4,
-		func(i int) error {
-			res, err := c.Search(ctx, idx, search.SearchRequest{
-				Query: search.Bool{
-					Filter: []search.Query{search.Term{Field: "user_id.keyword", Value: "u" + strconv.Itoa(i%1000)}},
-					Must:   []search.Query{search.Match{Field: "title", Text: "chunk uplaod", Fuzziness: "AUTO"}},
-				},
-				Size: 10,
-			})
-			if err == nil && res.Total == 0 {
-				err = fmt.Errorf("sdk: no hits")
-			}
-			return err
+		func(i int) error { return sdkSearch(ctx, c, idx, i) },
+		func(i int) error { return esapiSearch(ctx, tr, idx, i) })
+}
+
+// sdkSearch runs the benchmark's query number i through the SDK.
+func sdkSearch(ctx context.Context, c *search.Client, idx string, i int) error {
+	res, err := c.Search(ctx, idx, search.SearchRequest{
+		Query: search.Bool{
+			Filter: []search.Query{search.Term{Field: "user_id.keyword", Value: "u" + strconv.Itoa(i%1000)}},
+			Must:   []search.Query{search.Match{Field: "title", Text: "chunk uplaod", Fuzziness: "AUTO"}},
 		},
-		func(i int) error {
-			res, err := esapi.SearchRequest{Index: []string{idx}, Body: strings.NewReader(queryBody(i))}.Do(ctx, tr)
-			if err != nil {
-				return err
-			}
-			defer res.Body.Close()
-			var out struct {
-				Hits struct {
-					Total struct{ Value int } `json:"total"`
-				} `json:"hits"`
-			}
-			if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.IsError() || out.Hits.Total.Value == 0 {
-				return fmt.Errorf("esapi search failed: %v %s", err, res.Status())
-			}
-			return nil
-		})
+		Size: 10,
+	})
+	if err == nil && res.Total == 0 {
+		err = fmt.Errorf("sdk: no hits")
+	}
+	return err
+}
+
+// esapiSearch runs the same query through raw esapi and decodes the total.
+func esapiSearch(ctx context.Context, tr esapi.Transport, idx string, i int) error {
+	res, err := esapi.SearchRequest{Index: []string{idx}, Body: strings.NewReader(queryBody(i))}.Do(ctx, tr)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Hits struct {
+			Total struct{ Value int } `json:"total"`
+		} `json:"hits"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.IsError() || out.Hits.Total.Value == 0 {
+		return fmt.Errorf("esapi search failed: %v %s", err, res.Status())
+	}
+	return nil
 }
