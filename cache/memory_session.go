@@ -47,7 +47,7 @@ func (s *MemorySessions) out(id string, ss memSession) Session {
 
 // Create implements SessionStore.
 func (s *MemorySessions) Create(ctx context.Context, userID string, values map[string]string, ttl time.Duration) (Session, error) {
-	if _, err := userIndexKey(userID); err != nil {
+	if _, _, err := userIndexKey(userID); err != nil {
 		return Session{}, err
 	}
 	ttl, err := s.sessTTL(ttl)
@@ -60,7 +60,7 @@ func (s *MemorySessions) Create(ctx context.Context, userID string, values map[s
 	if err := ctx.Err(); err != nil {
 		return Session{}, fmt.Errorf("cache: session create: %w", err)
 	}
-	token, id := s.newToken()
+	token, id := s.newToken(userID)
 	now := time.Now()
 	ss := memSession{user: userID, values: maps.Clone(values), created: time.UnixMilli(now.UnixMilli()), exp: now.Add(ttl)}
 	s.m.mu.Lock()
@@ -133,7 +133,7 @@ func (s *MemorySessions) Delete(ctx context.Context, token string) error {
 
 // List implements SessionStore.
 func (s *MemorySessions) List(ctx context.Context, userID string) ([]Session, error) {
-	if _, err := userIndexKey(userID); err != nil {
+	if _, _, err := userIndexKey(userID); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -156,7 +156,7 @@ func (s *MemorySessions) List(ctx context.Context, userID string) ([]Session, er
 
 // RevokeAll implements SessionStore.
 func (s *MemorySessions) RevokeAll(ctx context.Context, userID string) (int, error) {
-	if _, err := userIndexKey(userID); err != nil {
+	if _, _, err := userIndexKey(userID); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {

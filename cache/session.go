@@ -18,17 +18,26 @@ import (
 
 // SessionStore keeps login sessions behind opaque bearer tokens.
 //
+// # Revocation guarantee
+//
+// Once RevokeAll(user) returns without error, no session of user whose
+// Create returned before RevokeAll was called is valid any more, whatever
+// other calls ran concurrently, on a single node and on a Cluster. A Create
+// that runs concurrently with RevokeAll either is revoked by it or leaves a
+// session that List shows and the next RevokeAll revokes: a session is
+// never valid without being listed.
+//
 // # Keys and Redis Cluster
 //
-// A session lives at lucid:session:token:{id} and every user has an index
-// set lucid:session:user:{<user>} of their session ids. Session keys are
-// deliberately not tagged by user: Get must work from the token alone, and
-// tagging by user would need the user id inside the token. So a session and
-// its index are in different slots and Create, Delete and RevokeAll are
-// ordered rather than atomic: Create adds the id to the index before writing
-// the session, and RevokeAll removes only the ids it deleted. The index
-// therefore always lists every live session (it may also list expired ones,
-// which List drops), and a revoke can never miss a session created before it.
+// A session lives at lucid:session:token:{s<hhhh>}:<id> and its user's
+// index set at lucid:session:user:{s<hhhh>}:<user>, where hhhh is the hex
+// of the first two bytes of SHA-256(user). Each token begins with those two
+// bytes (followed by TokenBytes random bytes), so Get finds the session from
+// the token alone while a session and its user's index share one hash tag,
+// one Cluster slot. That makes Create (the session and its index entry)
+// and RevokeAll (delete the listed sessions and unlist exactly those) one
+// Lua script each, atomic on every deployment. The two bytes tell a token's
+// bearer 16 bits of a hash of the user id the session already names.
 type SessionStore interface {
 	// Create starts a session for userID holding values, living ttl
 	// (0: the store's default, lucidkeys.SessionTTL unless configured).
@@ -107,9 +116,25 @@ func (c *sessionCore) sessTTL(ttl time.Duration) (time.Duration, error) {
 	return ttl, nil
 }
 
-func (c *sessionCore) newToken() (token, id string) {
-	b := make([]byte, c.nbytes)
-	_, _ = rand.Read(b)
+// userTag is the hash tag a user's sessions and index share: "s" and the
+// hex of the first two bytes of SHA-256(user).
+func userTag(userID string) [2]byte {
+	h := sha256.Sum256([]byte(userID))
+	return [2]byte{h[0], h[1]}
+}
+
+func tagString(b [2]byte) string {
+	const hexd = "0123456789abcdef"
+	return string([]byte{'s', hexd[b[0]>>4], hexd[b[0]&15], hexd[b[1]>>4], hexd[b[1]&15]})
+}
+
+// newToken returns a token for userID: the user's two tag bytes, then
+// c.nbytes random bytes, base64url.
+func (c *sessionCore) newToken(userID string) (token, id string) {
+	b := make([]byte, 2+c.nbytes)
+	tag := userTag(userID)
+	copy(b, tag[:])
+	_, _ = rand.Read(b[2:])
 	token = base64.RawURLEncoding.EncodeToString(b)
 	return token, c.idOf(token)
 }
@@ -127,27 +152,44 @@ func (c *sessionCore) tokenKey(token string) (id, key string, err error) {
 	if len(token) < 43 || len(token) > 400 {
 		return "", "", invalidf("session token of %d bytes is malformed", len(token))
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
+	var head [3]byte // the first 4 characters hold the two tag bytes
+	if _, err := base64.RawURLEncoding.Decode(head[:], []byte(token[:4])); err != nil || !isBase64URL(token) {
 		return "", "", invalidf("session token is not base64url")
 	}
 	id = c.idOf(token)
-	k, err := lucidkeys.NewKey(lucidkeys.ServiceSession, "token", id)
-	if err != nil {
-		return "", "", fmt.Errorf("cache: session: %w: %w", ErrInvalid, err)
-	}
-	return id, k.String(), nil
+	return id, sessionKey(tagString([2]byte{head[0], head[1]}), id), nil
 }
 
-func sessionKey(id string) string {
-	return lucidkeys.Key{Service: lucidkeys.ServiceSession, Entity: "token", ID: id}.String()
+// isBase64URL reports whether s holds only the unpadded base64url alphabet
+// and has a length such an encoding can have.
+func isBase64URL(s string) bool {
+	if len(s)%4 == 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '-', b == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
-func userIndexKey(userID string) (string, error) {
-	k, err := lucidkeys.NewTaggedKey(lucidkeys.ServiceSession, "user", userID, "")
-	if err != nil {
-		return "", fmt.Errorf("cache: session user: %w: %w", ErrInvalid, err)
+// sessionKey is lucid:session:token:{tag}:id. id is a token or its hash,
+// both base64url, so the key is always valid.
+func sessionKey(tag, id string) string {
+	return lucidkeys.Key{Service: lucidkeys.ServiceSession, Entity: "token", Tag: tag, ID: id}.String()
+}
+
+// userIndexKey validates userID and returns its index key and hash tag.
+func userIndexKey(userID string) (key, tag string, err error) {
+	// The user id was the index key's hash tag before; its limits stay.
+	if _, err := lucidkeys.NewTaggedKey(lucidkeys.ServiceSession, "user", userID, ""); err != nil {
+		return "", "", fmt.Errorf("cache: session user: %w: %w", ErrInvalid, err)
 	}
-	return k.String(), nil
+	tag = tagString(userTag(userID))
+	return lucidkeys.Key{Service: lucidkeys.ServiceSession, Entity: "user", Tag: tag, ID: userID}.String(), tag, nil
 }
 
 // stored is the session record; the first byte of the value is its version.
@@ -181,17 +223,40 @@ func decodeSession(id string, b []byte, pttl time.Duration, now time.Time) (Sess
 	return Session{ID: id, UserID: s.User, Values: s.Values, CreatedAt: time.UnixMilli(s.Created), ExpiresAt: now.Add(pttl).Truncate(time.Millisecond)}, nil
 }
 
-// indexAddScript adds ARGV[1] to the user's index and makes the index
-// live at least ARGV[2] ms.
-var indexAddScript = redis.NewScript(`
+// Scripts. A session and its user's index share a hash tag (one slot).
+var (
+	// createScript writes the session KEYS[1] (record ARGV[1], living
+	// ARGV[2] ms) and lists its id ARGV[3] in the index KEYS[2], which it
+	// keeps alive at least as long: both or neither.
+	createScript = redis.NewScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+local p = redis.call('PTTL', KEYS[2])
+if p == -1 or p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1`)
+	// indexAddScript lists ARGV[1] in the index KEYS[1] and keeps the
+	// index alive at least ARGV[2] ms.
+	indexAddScript = redis.NewScript(`
 redis.call('SADD', KEYS[1], ARGV[1])
 local p = redis.call('PTTL', KEYS[1])
-if p >= 0 and p < tonumber(ARGV[2]) or p == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if p == -1 or p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`)
-
-var extendScript = redis.NewScript(`
+	// revokeScript deletes the sessions KEYS[2..] and unlists their ids
+	// ARGV[1..] from the index KEYS[1]; it returns how many existed.
+	revokeScript = redis.NewScript(`
+local n = 0
+for i = 2, #KEYS do
+  n = n + redis.call('DEL', KEYS[i])
+  redis.call('SREM', KEYS[1], ARGV[i-1])
+end
+return n`)
+	extendScript = redis.NewScript(`
 if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then return redis.call('GET', KEYS[1]) end
 return false`)
+)
+
+// revokeBatch bounds the keys of one revokeScript call.
+const revokeBatch = 256
 
 // RedisSessions is the Redis implementation of SessionStore.
 type RedisSessions struct {
@@ -213,9 +278,11 @@ func NewRedisSessions(rdb redis.UniversalClient, opts SessionOptions) (*RedisSes
 	return &RedisSessions{rdb: rdb, sessionCore: core}, nil
 }
 
-// Create implements SessionStore.
+// Create implements SessionStore. The session and its index entry are
+// written by one script: there is no moment at which one exists without
+// the other.
 func (s *RedisSessions) Create(ctx context.Context, userID string, values map[string]string, ttl time.Duration) (Session, error) {
-	idx, err := userIndexKey(userID)
+	idx, tag, err := userIndexKey(userID)
 	if err != nil {
 		return Session{}, err
 	}
@@ -227,19 +294,14 @@ func (s *RedisSessions) Create(ctx context.Context, userID string, values map[st
 	if err != nil {
 		return Session{}, err
 	}
-	token, id := s.newToken()
-	// Index first: the index must never miss a live session.
-	if err := indexAddScript.Run(ctx, s.rdb, []string{idx}, id, ttl.Milliseconds()).Err(); err != nil {
-		return Session{}, wrapErr(ctx, "session create", err)
-	}
-	if err := s.rdb.Set(ctx, sessionKey(id), rec, ttl).Err(); err != nil {
+	token, id := s.newToken(userID)
+	if err := createScript.Run(ctx, s.rdb, []string{sessionKey(tag, id), idx}, rec, ttl.Milliseconds(), id).Err(); err != nil {
 		return Session{}, wrapErr(ctx, "session create", err)
 	}
 	return Session{ID: id, Token: token, UserID: userID, Values: values, CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: now.Add(ttl)}, nil
 }
 
-func (s *RedisSessions) load(ctx context.Context, id string) (Session, error) {
-	key := sessionKey(id)
+func (s *RedisSessions) load(ctx context.Context, id, key string) (Session, error) {
 	var get *redis.StringCmd
 	var pttl *redis.DurationCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -255,11 +317,11 @@ func (s *RedisSessions) load(ctx context.Context, id string) (Session, error) {
 
 // Get implements SessionStore.
 func (s *RedisSessions) Get(ctx context.Context, token string) (Session, error) {
-	id, _, err := s.tokenKey(token)
+	id, key, err := s.tokenKey(token)
 	if err != nil {
 		return Session{}, err
 	}
-	return s.load(ctx, id)
+	return s.load(ctx, id, key)
 }
 
 // Extend implements SessionStore.
@@ -279,10 +341,12 @@ func (s *RedisSessions) Extend(ctx context.Context, token string, ttl time.Durat
 	if err != nil {
 		return err
 	}
-	idx, err := userIndexKey(sess.UserID)
+	idx, _, err := userIndexKey(sess.UserID)
 	if err != nil {
 		return err
 	}
+	// A RevokeAll between the two scripts leaves a stale id listed, which
+	// List drops; it never leaves a live session unlisted.
 	return wrapErr(ctx, "session extend", indexAddScript.Run(ctx, s.rdb, []string{idx}, id, ttl.Milliseconds()).Err())
 }
 
@@ -300,7 +364,7 @@ func (s *RedisSessions) Delete(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	idx, err := userIndexKey(sess.UserID)
+	idx, _, err := userIndexKey(sess.UserID)
 	if err != nil {
 		return err
 	}
@@ -309,7 +373,7 @@ func (s *RedisSessions) Delete(ctx context.Context, token string) error {
 
 // List implements SessionStore.
 func (s *RedisSessions) List(ctx context.Context, userID string) ([]Session, error) {
-	idx, err := userIndexKey(userID)
+	idx, tag, err := userIndexKey(userID)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +384,7 @@ func (s *RedisSessions) List(ctx context.Context, userID string) ([]Session, err
 	var out []Session
 	var stale []any
 	for _, id := range ids {
-		sess, err := s.load(ctx, id)
+		sess, err := s.load(ctx, id, sessionKey(tag, id))
 		switch {
 		case errors.Is(err, ErrNotFound):
 			stale = append(stale, id)
@@ -339,9 +403,11 @@ func (s *RedisSessions) List(ctx context.Context, userID string) ([]Session, err
 	return out, nil
 }
 
-// RevokeAll implements SessionStore.
+// RevokeAll implements SessionStore. It reads the index, then deletes the
+// listed sessions and unlists exactly those, each batch in one script: a
+// session created after the read stays listed (see SessionStore).
 func (s *RedisSessions) RevokeAll(ctx context.Context, userID string) (int, error) {
-	idx, err := userIndexKey(userID)
+	idx, tag, err := userIndexKey(userID)
 	if err != nil {
 		return 0, err
 	}
@@ -349,22 +415,22 @@ func (s *RedisSessions) RevokeAll(ctx context.Context, userID string) (int, erro
 	if err != nil || len(ids) == 0 {
 		return 0, wrapErr(ctx, "session revoke", err)
 	}
-	dels := make([]*redis.IntCmd, len(ids))
-	// One DEL per key: session keys live in different Cluster slots.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			dels[i] = p.Del(ctx, sessionKey(id))
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, wrapErr(ctx, "session revoke", err)
-	}
 	n := 0
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		n += int(dels[i].Val())
-		members[i] = id
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), revokeBatch)]
+		ids = ids[len(batch):]
+		keys := make([]string, 1, 1+len(batch))
+		keys[0] = idx
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			keys = append(keys, sessionKey(tag, id))
+			args[i] = id
+		}
+		d, err := revokeScript.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return n, wrapErr(ctx, "session revoke", err)
+		}
+		n += d
 	}
-	return n, wrapErr(ctx, "session revoke", s.rdb.SRem(ctx, idx, members...).Err())
+	return n, nil
 }

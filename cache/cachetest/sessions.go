@@ -1,7 +1,9 @@
 package cachetest
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,5 +102,79 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 		}
 		_, err = s.Get(ctx, strings.Repeat("A", 43))
 		wantErr(t, err, cache.ErrNotFound, "unknown well-formed token")
+	})
+	t.Run("RevokeAllRacesLogins", func(t *testing.T) {
+		// Logins race RevokeAll calls; after a final RevokeAll in quiet,
+		// no session may be valid. A session whose index entry a
+		// concurrent RevokeAll removed before the session was written
+		// would survive here.
+		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
+		u := user(t)
+		var (
+			mu     sync.Mutex
+			tokens []string
+			wg     sync.WaitGroup
+			fail   error
+		)
+		stop := make(chan struct{})
+		for range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sess, err := s.Create(ctx, u, nil, time.Minute)
+					mu.Lock()
+					if err != nil {
+						fail = errors.Join(fail, err)
+						mu.Unlock()
+						return
+					}
+					tokens = append(tokens, sess.Token)
+					full := len(tokens) >= 20000
+					mu.Unlock()
+					if full {
+						return
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.RevokeAll(ctx, u); err != nil {
+					mu.Lock()
+					fail = errors.Join(fail, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+		time.Sleep(time.Second)
+		close(stop)
+		wg.Wait()
+		noErr(t, fail, "racing calls")
+		_, err := s.RevokeAll(ctx, u)
+		noErr(t, err, "final revoke")
+		valid := 0
+		for _, tok := range tokens {
+			_, err := s.Get(ctx, tok)
+			switch {
+			case err == nil:
+				valid++
+			case !errors.Is(err, cache.ErrNotFound):
+				t.Fatalf("get: %v", err)
+			}
+		}
+		if valid > 0 {
+			t.Fatalf("%d of %d sessions still valid after the final RevokeAll", valid, len(tokens))
+		}
+		t.Logf("%d logins raced RevokeAll; none valid after the final one", len(tokens))
 	})
 }
