@@ -12,9 +12,40 @@ import (
 
 // Config describes how New connects to Redis. The zero value connects to a
 // single node at localhost:6379. Exactly one of URL and Addrs may be set.
+//
+// # Defaults and the worst case of a call
+//
+// The SDK's defaults are not go-redis's. A healthy Redis answers in well
+// under a millisecond, so the defaults are chosen to bound how long a call
+// can hang on a dead or hung server rather than to ride out long stalls:
+// DialTimeout 2 s, ReadTimeout and WriteTimeout 3 s, PoolTimeout 4 s (go-redis's
+// ReadTimeout + 1 s), MaxRetries 1 (one retry repairs a pooled connection the
+// server closed; more multiply the outage cost), MinRetryBackoff 10 ms,
+// MaxRetryBackoff 250 ms, DialerRetries 1 (a refused dial is not helped by a
+// second one 100 ms later, and the command retry dials again anyway),
+// DialerRetryTimeout 100 ms. (go-redis v9.23's own: dial, read and write 5 s,
+// pool ReadTimeout + 1 s, 3 retries (none on a Cluster's nodes) with
+// 10 ms-1 s backoff, 5 dial attempts 100 ms apart.)
+//
+// With R = MaxRetries (0 when -1), D = DialerRetries, and every timeout set,
+// one Redis command on a single node or a Sentinel master takes at most
+//
+//	(R+1)·(PoolTimeout + D·DialTimeout + (D−1)·DialerRetryTimeout + 3·(WriteTimeout+ReadTimeout)) + R·MaxRetryBackoff
+//
+// (a new connection's handshake takes up to two round trips before the
+// command's own). A call issues its commands one after another and stops at
+// the first failure, so a call returns at most that long after Redis stops
+// answering, with an error wrapping ErrUnavailable — or sooner, with the ctx
+// error, when the caller's ctx ends first. On a Cluster a command may go to
+// up to MaxRedirects+1 nodes (go-redis's default MaxRedirects is 3, which New
+// keeps), each bounded as above, so the figure is multiplied by 4.
+// Client.MaxCommandDuration reports the figure for the resolved settings.
 type Config struct {
-	// URL is a redis:// or rediss:// URL (user, password, db and options
-	// as go-redis's ParseURL reads them). It is never logged.
+	// URL is a redis:// or rediss:// URL. Every option go-redis's ParseURL
+	// reads is honoured (user, password, db and query options such as
+	// dial_timeout, read_timeout, max_retries, pool_size; ParseClusterURL
+	// in Cluster mode, which also reads addr= seeds); a Config field that is
+	// set overrides the URL. It is never logged.
 	URL string
 	// Addrs lists host:port seeds. With MasterName set they are Sentinel
 	// addresses; with more than one address (or Cluster set) they are
@@ -33,44 +64,138 @@ type Config struct {
 	DB int
 	// TLS enables TLS with this configuration.
 	TLS *tls.Config
-	// DialTimeout, ReadTimeout and WriteTimeout default to go-redis's
-	// defaults (5 s, 3 s, 3 s). A ctx deadline always applies as well.
+	// DialTimeout bounds one dial attempt (default 2 s), ReadTimeout and
+	// WriteTimeout one socket read or write (default 3 s each; -1: none,
+	// which leaves only the ctx to bound a call). A ctx deadline always
+	// applies as well.
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
+	// PoolTimeout bounds the wait for a free connection when all PoolSize
+	// are busy (default ReadTimeout + 1 s).
+	PoolTimeout time.Duration
+	// MaxRetries is how many times a failed command is retried (default
+	// 1; -1: never). Retries wait a random backoff between MinRetryBackoff
+	// and MaxRetryBackoff, doubling (defaults 10 ms and 250 ms; -1: none).
+	MaxRetries                       int
+	MinRetryBackoff, MaxRetryBackoff time.Duration
+	// DialerRetries is how many dial attempts one connection gets (default
+	// 1, which is also the minimum), DialerRetryTimeout the pause between
+	// them (default 100 ms).
+	DialerRetries      int
+	DialerRetryTimeout time.Duration
 	// PoolSize is the connection pool size per node (default: 10 per CPU).
 	PoolSize int
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
 
+// SDK defaults (see Config).
+const (
+	defaultDialTimeout        = 2 * time.Second
+	defaultIOTimeout          = 3 * time.Second
+	defaultMaxRetries         = 1
+	defaultMinRetryBackoff    = 10 * time.Millisecond
+	defaultMaxRetryBackoff    = 250 * time.Millisecond
+	defaultDialerRetries      = 1
+	defaultDialerRetryTimeout = 100 * time.Millisecond
+)
+
 // Client owns or borrows a go-redis UniversalClient and hands out the
 // package's Redis implementations on it. It is safe for concurrent use.
 type Client struct {
 	rdb   redis.UniversalClient
 	owned bool
+	bound time.Duration
 	log   *slog.Logger
 	once  sync.Once
 	err   error
+}
+
+// knobs points at the fields of one go-redis options struct that Config
+// sets, so one function applies Config to all three kinds.
+type knobs struct {
+	username, password                                             *string
+	tls                                                            **tls.Config
+	dial, read, write, pool, minBackoff, maxBackoff, dialRetryWait *time.Duration
+	maxRetries, dialRetries, poolSize                              *int
+	ctxTimeout                                                     *bool
+	redirects                                                      *int // Cluster only
+}
+
+// apply lays cfg over the parsed URL's options, then the SDK's defaults
+// under whatever is still unset.
+func (k knobs) apply(cfg Config) {
+	setS := func(p *string, v string) {
+		if v != "" {
+			*p = v
+		}
+	}
+	setD := func(p *time.Duration, v, def time.Duration) {
+		if v != 0 {
+			*p = v
+		}
+		if *p == 0 {
+			*p = def
+		}
+	}
+	setI := func(p *int, v, def int) {
+		if v != 0 {
+			*p = v
+		}
+		if *p == 0 {
+			*p = def
+		}
+	}
+	setS(k.username, cfg.Username)
+	setS(k.password, cfg.Password)
+	if cfg.TLS != nil {
+		*k.tls = cfg.TLS
+	}
+	setD(k.dial, cfg.DialTimeout, defaultDialTimeout)
+	setD(k.read, cfg.ReadTimeout, defaultIOTimeout)
+	setD(k.write, cfg.WriteTimeout, *k.read)
+	setD(k.minBackoff, cfg.MinRetryBackoff, defaultMinRetryBackoff)
+	setD(k.maxBackoff, cfg.MaxRetryBackoff, defaultMaxRetryBackoff)
+	setD(k.dialRetryWait, cfg.DialerRetryTimeout, defaultDialerRetryTimeout)
+	setI(k.maxRetries, cfg.MaxRetries, defaultMaxRetries)
+	setI(k.dialRetries, cfg.DialerRetries, defaultDialerRetries)
+	setI(k.poolSize, cfg.PoolSize, 0)
+	if *k.read > 0 {
+		setD(k.pool, cfg.PoolTimeout, *k.read+time.Second)
+	} else {
+		setD(k.pool, cfg.PoolTimeout, 0)
+	}
+	*k.ctxTimeout = true // ctx deadlines bound every dial, wait, read and write
+}
+
+// bound is the worst case of one command (see Config), 0 if a timeout is
+// disabled and nothing but the ctx bounds a call.
+func (k knobs) bound() time.Duration {
+	pos := func(d time.Duration) time.Duration { return max(d, 0) }
+	if *k.dial <= 0 || *k.read <= 0 || *k.write <= 0 || *k.pool <= 0 {
+		return 0
+	}
+	r := time.Duration(max(*k.maxRetries, 0))
+	d := time.Duration(max(*k.dialRetries, 1))
+	attempt := *k.pool + d**k.dial + (d-1)*pos(*k.dialRetryWait) + 3*(*k.write+*k.read)
+	b := (r+1)*attempt + r*pos(*k.maxBackoff)
+	if k.redirects != nil {
+		switch *k.redirects {
+		case -1: // none
+		case 0:
+			b *= 4 // go-redis's default of 3 redirects
+		default:
+			b *= time.Duration(*k.redirects + 1)
+		}
+	}
+	return b
 }
 
 // New builds a go-redis client from cfg (single node, Sentinel or Cluster),
 // checks it with PING under ctx, and returns a Client that closes it on
 // Close. Errors never contain the URL or password.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	opts := &redis.UniversalOptions{Addrs: cfg.Addrs}
-	if cfg.URL != "" {
-		if len(cfg.Addrs) > 0 {
-			return nil, invalidf("config: set URL or Addrs, not both")
-		}
-		o, err := redis.ParseURL(cfg.URL)
-		if err != nil {
-			// ParseURL's messages may quote the URL; keep them out.
-			return nil, invalidf("config: URL does not parse as a redis:// URL")
-		}
-		opts.Addrs = []string{o.Addr}
-		opts.Username, opts.Password, opts.DB, opts.TLSConfig = o.Username, o.Password, o.DB, o.TLSConfig
-	}
-	if len(opts.Addrs) == 0 {
-		opts.Addrs = []string{"localhost:6379"}
+	if cfg.URL != "" && len(cfg.Addrs) > 0 {
+		return nil, invalidf("config: set URL or Addrs, not both")
 	}
 	if cfg.DB < 0 {
 		return nil, invalidf("config: negative DB %d", cfg.DB)
@@ -78,33 +203,83 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.MasterName != "" && cfg.Cluster {
 		return nil, invalidf("config: MasterName (Sentinel) and Cluster are exclusive")
 	}
-	if cfg.Username != "" {
-		opts.Username = cfg.Username
+	if cfg.DialerRetries < 0 {
+		return nil, invalidf("config: negative DialerRetries %d", cfg.DialerRetries)
 	}
-	if cfg.Password != "" {
-		opts.Password = cfg.Password
+	// ParseURL's messages may quote the URL; keep them out.
+	const badURL = "config: URL does not parse as a redis:// URL with options go-redis knows"
+	var rdb redis.UniversalClient
+	var k knobs
+	switch {
+	case cfg.Cluster || len(cfg.Addrs) > 1 && cfg.MasterName == "":
+		o := &redis.ClusterOptions{Addrs: cfg.Addrs}
+		if cfg.URL != "" {
+			var err error
+			if o, err = redis.ParseClusterURL(cfg.URL); err != nil {
+				return nil, invalidf(badURL)
+			}
+		}
+		k = knobs{&o.Username, &o.Password, &o.TLSConfig, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetryTimeout, &o.MaxRetries, &o.DialerRetries, &o.PoolSize, &o.ContextTimeoutEnabled, &o.MaxRedirects}
+		k.apply(cfg)
+		rdb = redis.NewClusterClient(o)
+	default:
+		o := &redis.Options{}
+		if cfg.URL != "" {
+			var err error
+			if o, err = redis.ParseURL(cfg.URL); err != nil {
+				return nil, invalidf(badURL)
+			}
+		} else if len(cfg.Addrs) > 0 {
+			o.Addr = cfg.Addrs[0]
+		}
+		if cfg.DB != 0 {
+			o.DB = cfg.DB
+		}
+		k = knobs{&o.Username, &o.Password, &o.TLSConfig, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetryTimeout, &o.MaxRetries, &o.DialerRetries, &o.PoolSize, &o.ContextTimeoutEnabled, nil}
+		k.apply(cfg)
+		if cfg.MasterName == "" {
+			rdb = redis.NewClient(o)
+			break
+		}
+		sentinels := cfg.Addrs
+		if cfg.URL != "" || len(sentinels) == 0 {
+			sentinels = []string{o.Addr}
+			if o.Addr == "" {
+				sentinels = []string{"localhost:26379"}
+			}
+		}
+		rdb = redis.NewFailoverClient(failoverOptions(o, cfg.MasterName, cfg.SentinelPassword, sentinels))
 	}
-	if cfg.DB != 0 {
-		opts.DB = cfg.DB
-	}
-	if cfg.TLS != nil {
-		opts.TLSConfig = cfg.TLS
-	}
-	opts.MasterName = cfg.MasterName
-	opts.SentinelPassword = cfg.SentinelPassword
-	opts.IsClusterMode = cfg.Cluster
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout
-	opts.PoolSize = cfg.PoolSize
-	opts.ContextTimeoutEnabled = true // ctx deadlines bound every read and write
-	rdb := redis.NewUniversalClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		_ = rdb.Close()
 		return nil, wrapErr(ctx, "connect", err)
 	}
 	c := NewClient(rdb, cfg.Logger)
-	c.owned = true
+	c.owned, c.bound = true, k.bound()
 	return c, nil
 }
+
+// failoverOptions carries the options of the master's connections (as
+// ParseURL and Config set them) over to a Sentinel failover client.
+func failoverOptions(o *redis.Options, master, sentinelPassword string, sentinels []string) *redis.FailoverOptions {
+	return &redis.FailoverOptions{
+		MasterName: master, SentinelAddrs: sentinels, SentinelPassword: sentinelPassword,
+		ClientName: o.ClientName, Protocol: o.Protocol, Username: o.Username, Password: o.Password, DB: o.DB,
+		MaxRetries: o.MaxRetries, MinRetryBackoff: o.MinRetryBackoff, MaxRetryBackoff: o.MaxRetryBackoff,
+		DialTimeout: o.DialTimeout, DialerRetries: o.DialerRetries, DialerRetryTimeout: o.DialerRetryTimeout,
+		ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, ContextTimeoutEnabled: o.ContextTimeoutEnabled,
+		PoolFIFO: o.PoolFIFO, PoolSize: o.PoolSize, PoolTimeout: o.PoolTimeout, MinIdleConns: o.MinIdleConns,
+		MaxIdleConns: o.MaxIdleConns, MaxActiveConns: o.MaxActiveConns, ConnMaxIdleTime: o.ConnMaxIdleTime,
+		ConnMaxLifetime: o.ConnMaxLifetime, TLSConfig: o.TLSConfig,
+	}
+}
+
+// MaxCommandDuration is the worst case of one Redis command on a client
+// made by New (see Config), or 0 when a disabled timeout leaves only the
+// ctx to bound calls, or for a client from NewClient.
+func (c *Client) MaxCommandDuration() time.Duration { return c.bound }
 
 // NewClient wraps an existing go-redis client (a *redis.Client,
 // *redis.ClusterClient, a Sentinel failover client or a Ring). Close does

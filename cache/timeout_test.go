@@ -1,0 +1,173 @@
+//go:build !lucidfuzz
+
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/internal/testenv"
+)
+
+// TestURLOptions: every option in the URL reaches go-redis, and Config
+// fields override the URL.
+func TestURLOptions(t *testing.T) {
+	ctx := context.Background()
+	u := testenv.RedisURL(t) + "?max_retries=-1&dial_timeout=200ms&read_timeout=250ms&pool_size=7&min_idle_conns=1&pool_timeout=900ms"
+	c, err := cache.New(ctx, cache.Config{URL: u})
+	noErr(t, err)
+	defer c.Close()
+	o := c.Redis().(*redis.Client).Options()
+	if o.MaxRetries != 0 || o.DialTimeout != 200*time.Millisecond || o.ReadTimeout != 250*time.Millisecond ||
+		o.WriteTimeout != 250*time.Millisecond || o.PoolSize != 7 || o.MinIdleConns != 1 || o.PoolTimeout != 900*time.Millisecond {
+		t.Fatalf("URL options lost: MaxRetries %d, DialTimeout %v, ReadTimeout %v, WriteTimeout %v, PoolSize %d, MinIdleConns %d, PoolTimeout %v",
+			o.MaxRetries, o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolSize, o.MinIdleConns, o.PoolTimeout)
+	}
+
+	c2, err := cache.New(ctx, cache.Config{URL: u, PoolSize: 9, ReadTimeout: time.Second, MaxRetries: 2, DialerRetries: 3})
+	noErr(t, err)
+	defer c2.Close()
+	o = c2.Redis().(*redis.Client).Options()
+	if o.PoolSize != 9 || o.ReadTimeout != time.Second || o.MaxRetries != 2 || o.DialerRetries != 3 || o.DialTimeout != 200*time.Millisecond {
+		t.Fatalf("Config does not override the URL: PoolSize %d, ReadTimeout %v, MaxRetries %d, DialerRetries %d, DialTimeout %v",
+			o.PoolSize, o.ReadTimeout, o.MaxRetries, o.DialerRetries, o.DialTimeout)
+	}
+
+	addrs := testenv.RedisClusterAddrs(t)
+	cu := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&read_timeout=250ms&max_redirects=1"
+	cl, err := cache.New(ctx, cache.Config{URL: cu, Cluster: true})
+	noErr(t, err)
+	defer cl.Close()
+	co := cl.Redis().(*redis.ClusterClient).Options()
+	if co.ReadTimeout != 250*time.Millisecond || co.MaxRedirects != 1 || len(co.Addrs) != 2 {
+		t.Fatalf("cluster URL options lost: ReadTimeout %v, MaxRedirects %d, Addrs %d", co.ReadTimeout, co.MaxRedirects, len(co.Addrs))
+	}
+	if _, err := cache.New(ctx, cache.Config{URL: testenv.RedisURL(t) + "?no_such_option=1&password=sekrit"}); !errors.Is(err, cache.ErrInvalid) || containsSecret(err) {
+		t.Fatalf("unknown URL option: %v", err)
+	}
+}
+
+// TestCallBound kills, then hangs (SIGSTOP) a private Redis: every call
+// returns within Client.MaxCommandDuration, wrapping ErrUnavailable.
+func TestCallBound(t *testing.T) {
+	ctx := context.Background()
+	p := testenv.StartRedis(t)
+	cl, err := cache.New(ctx, cache.Config{URL: p.URL(), DialTimeout: 150 * time.Millisecond,
+		ReadTimeout: 150 * time.Millisecond, WriteTimeout: 150 * time.Millisecond, PoolTimeout: 200 * time.Millisecond,
+		MaxRetries: 2, MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 80 * time.Millisecond,
+		DialerRetries: 2, DialerRetryTimeout: 50 * time.Millisecond, PoolSize: 2})
+	noErr(t, err)
+	t.Cleanup(func() { _ = cl.Close() })
+	bound := cl.MaxCommandDuration()
+	// (2+1)·(200 + 2·150 + 50 + 3·300) + 2·80 ms
+	if want := 3*(1450*time.Millisecond) + 160*time.Millisecond; bound != want {
+		t.Fatalf("MaxCommandDuration = %v, want %v", bound, want)
+	}
+	rdb := cl.Redis()
+	c, err := cl.Cache(cache.CacheOptions{})
+	noErr(t, err)
+	lim, err := cl.Limiter(cache.LimiterOptions{FailurePolicy: cache.FailOpen})
+	noErr(t, err)
+	locker, err := cl.Locker(cache.LockerOptions{})
+	noErr(t, err)
+	sessions, err := cl.Sessions(cache.SessionOptions{})
+	noErr(t, err)
+	ps, err := cl.PubSub(cache.PubSubOptions{})
+	noErr(t, err)
+	st, err := cl.Stream(ctx, "s", cache.StreamOptions{Group: "g", Consumer: "c"})
+	noErr(t, err)
+	sess, err := sessions.Create(ctx, "u1", nil, 0)
+	noErr(t, err)
+
+	calls := map[string]func(context.Context) error{
+		"cache get":      func(ctx context.Context) error { _, err := c.Get(ctx, "k"); return err },
+		"cache set":      func(ctx context.Context) error { return c.Set(ctx, "k", []byte("v"), time.Minute) },
+		"cache delete":   func(ctx context.Context) error { _, err := c.Delete(ctx, "k"); return err },
+		"cache ttl":      func(ctx context.Context) error { _, err := c.TTL(ctx, "k"); return err },
+		"limiter":        func(ctx context.Context) error { _, err := lim.Allow(ctx, "u", 5, time.Minute); return err },
+		"lock obtain":    func(ctx context.Context) error { _, err := locker.Obtain(ctx, "l", cache.LockOptions{}); return err },
+		"session create": func(ctx context.Context) error { _, err := sessions.Create(ctx, "u1", nil, 0); return err },
+		"session get":    func(ctx context.Context) error { _, err := sessions.Get(ctx, sess.Token); return err },
+		"session list":   func(ctx context.Context) error { _, err := sessions.List(ctx, "u1"); return err },
+		"session revoke": func(ctx context.Context) error { _, err := sessions.RevokeAll(ctx, "u1"); return err },
+		"publish":        func(ctx context.Context) error { _, err := ps.Publish(ctx, "ch", []byte("x")); return err },
+		"stream add":     func(ctx context.Context) error { _, err := st.Add(ctx, []byte("x")); return err },
+		"health":         func(ctx context.Context) error { _, err := cache.CheckHealth(ctx, rdb); return err },
+		"stream read":    func(ctx context.Context) error { _, err := st.Read(ctx, 10); return err },
+	}
+	// Scheduling slack on a loaded 2-core machine; the bound itself is the claim.
+	const slack = 300 * time.Millisecond
+	check := func(phase string, concurrent int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		worst := time.Duration(0)
+		for name, call := range calls {
+			for i := range concurrent {
+				wg.Go(func() {
+					start := time.Now()
+					err := call(ctx)
+					d := time.Since(start)
+					mu.Lock()
+					defer mu.Unlock()
+					worst = max(worst, d)
+					if !errors.Is(err, cache.ErrUnavailable) {
+						t.Errorf("%s: %s #%d: %v, want ErrUnavailable", phase, name, i, err)
+					}
+					if d > bound+slack {
+						t.Errorf("%s: %s #%d took %v, more than the bound %v", phase, name, i, d, bound)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		t.Logf("%s: %d calls, slowest %v, bound %v", phase, len(calls)*concurrent, worst, bound)
+	}
+
+	p.Stop()
+	check("killed", 1)
+	check("killed, concurrent", 4)
+
+	noErr(t, p.Start())
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(ctx).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no reconnect after restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	info, err := rdb.Info(ctx, "server").Result()
+	noErr(t, err)
+	pid := 0
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ = strconv.Atoi(v)
+		}
+	}
+	if pid == 0 {
+		t.Fatal("no process_id in INFO")
+	}
+	noErr(t, syscall.Kill(pid, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	check("hung", 1)
+	check("hung, concurrent", 4) // more callers than PoolSize: pool waits count too
+	noErr(t, syscall.Kill(pid, syscall.SIGCONT))
+
+	// A caller's shorter deadline still wins, reported as the ctx error.
+	noErr(t, syscall.Kill(pid, syscall.SIGSTOP))
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Get(short, "k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hung, short ctx: %v, want context.DeadlineExceeded", err)
+	}
+	noErr(t, syscall.Kill(pid, syscall.SIGCONT))
+}
