@@ -44,8 +44,13 @@ type Lock interface {
 	Fence() int64
 	// Context is cancelled when the lock is released or known to be
 	// lost (context.Cause tells which: ErrLockExpired, ErrLockTaken or
-	// context.Canceled after Release). Without a watchdog it is
-	// cancelled when the lease runs out by the local clock.
+	// context.Canceled after Release), and in any case a drift margin
+	// before the lease runs out by the local clock: at start + TTL −
+	// (TTL·DriftFactor + DriftMargin), start being the moment the Obtain
+	// or Refresh that set the lease was sent (see LockerOptions). So a
+	// holder that stalls past its lease has its Context done before the
+	// server can give the lock to anyone else, provided its clock runs no
+	// slower than the server's by more than the margin allows.
 	Context() context.Context
 	// Refresh extends the lease to ttl from now (0: the lock's TTL). It
 	// fails with ErrLockExpired or ErrLockTaken (both ErrLockNotHeld)
@@ -106,6 +111,50 @@ type LockerOptions struct {
 	Entity string
 	// Logger receives watchdog events; nil discards.
 	Logger *slog.Logger
+	// DriftFactor and DriftMargin set how long before the local end of a
+	// lease Lock.Context is cancelled: TTL·DriftFactor + DriftMargin, as
+	// in Redlock's clock-drift allowance. The margin absorbs a timer that
+	// fires late, a local clock running slower than the server's, and the
+	// server's own expiry granularity. Defaults 0.01 and 2 ms (a 30 s
+	// lease ends 302 ms early). DriftFactor must be in [0, 1) and
+	// DriftMargin not negative; a lease no longer than its margin has its
+	// Context done at once.
+	DriftFactor float64
+	DriftMargin time.Duration
+}
+
+// Defaults of LockerOptions' drift allowance.
+const (
+	DefaultDriftFactor = 0.01
+	DefaultDriftMargin = 2 * time.Millisecond
+)
+
+// drift is a locker's allowance for clock drift and timer lateness.
+type drift struct {
+	factor float64
+	fixed  time.Duration
+}
+
+func newDrift(o LockerOptions) (drift, error) {
+	d := drift{factor: o.DriftFactor, fixed: o.DriftMargin}
+	switch {
+	case !(d.factor >= 0 && d.factor < 1): // also NaN
+		return d, invalidf("lock drift factor %v: want 0 <= f < 1", d.factor)
+	case d.fixed < 0:
+		return d, invalidf("negative lock drift margin %v", d.fixed)
+	}
+	if d.factor == 0 {
+		d.factor = DefaultDriftFactor
+	}
+	if d.fixed == 0 {
+		d.fixed = DefaultDriftMargin
+	}
+	return d, nil
+}
+
+// validity is how long after start a lease of ttl is trusted locally.
+func (d drift) validity(ttl time.Duration) time.Duration {
+	return ttl - time.Duration(float64(ttl)*d.factor) - d.fixed
 }
 
 func lockTTL(ttl time.Duration) (time.Duration, error) {
@@ -143,6 +192,7 @@ type RedisLocker struct {
 	rdb    redis.UniversalClient
 	entity string
 	log    *slog.Logger
+	drift  drift
 }
 
 var _ Locker = (*RedisLocker)(nil)
@@ -159,7 +209,11 @@ func NewRedisLocker(rdb redis.UniversalClient, opts LockerOptions) (*RedisLocker
 	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceLock, e); err != nil {
 		return nil, fmt.Errorf("cache: locker entity: %w: %w", ErrInvalid, err)
 	}
-	return &RedisLocker{rdb: rdb, entity: e, log: logger(opts.Logger)}, nil
+	d, err := newDrift(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &RedisLocker{rdb: rdb, entity: e, log: logger(opts.Logger), drift: d}, nil
 }
 
 // Keys returns the lock key and fencing counter key of name.
@@ -197,7 +251,7 @@ func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions)
 			return nil, wrapErr(ctx, "lock obtain", err)
 		}
 		if n > 0 {
-			return newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, &redisLockOps{l: l, key: key, token: token}), nil
+			return newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, l.drift, &redisLockOps{l: l, key: key, token: token}), nil
 		}
 		if err := waitRetry(ctx, name, opts, attempt); err != nil {
 			return nil, err
@@ -253,22 +307,50 @@ type lockState struct {
 	fence  int64
 	ops    lockOps
 	log    *slog.Logger
+	drift  drift
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
 	mu       sync.Mutex
 	ttl      time.Duration
-	timer    *time.Timer // fires at the local lease end
+	timer    *time.Timer // fires a drift margin before the local lease end
 	watch    *time.Timer // next watchdog refresh; nil without a watchdog
 	released bool
+	until    time.Time // local end of the lease less the drift margin
 }
 
-func newLockState(name string, fence int64, ttl time.Duration, start time.Time, noWatchdog bool, log *slog.Logger, ops lockOps) *lockState {
-	s := &lockState{name: name, fence: fence, ops: ops, log: log, ttl: ttl}
+// lockCtx is the Context a Lock hands out. Its timer may fire late on a
+// loaded machine, so every look at it (Done, Err, Value, hence
+// context.Cause) first checks the clock itself: once the lease's local end
+// has passed, whoever looks sees it done, timer or not. It reports no
+// Deadline: a Refresh moves the end, and contexts derived with an earlier
+// deadline would end too soon.
+type lockCtx struct {
+	context.Context
+	s *lockState
+}
+
+func (c lockCtx) Done() <-chan struct{} { c.s.expireIfDue(); return c.Context.Done() }
+func (c lockCtx) Err() error            { c.s.expireIfDue(); return c.Context.Err() }
+func (c lockCtx) Value(k any) any       { c.s.expireIfDue(); return c.Context.Value(k) }
+
+// expireIfDue cancels the context if the local lease end has passed.
+func (s *lockState) expireIfDue() {
+	s.mu.Lock()
+	due := !s.released && s.ctx.Err() == nil && !time.Now().Before(s.until)
+	s.mu.Unlock()
+	if due {
+		s.lost(ErrLockExpired)
+	}
+}
+
+func newLockState(name string, fence int64, ttl time.Duration, start time.Time, noWatchdog bool, log *slog.Logger, d drift, ops lockOps) *lockState {
+	s := &lockState{name: name, fence: fence, ops: ops, log: log, drift: d, ttl: ttl}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.timer = time.AfterFunc(time.Until(start.Add(ttl)), func() { s.lost(ErrLockExpired) })
+	s.until = start.Add(d.validity(ttl))
+	s.timer = time.AfterFunc(time.Until(s.until), func() { s.lost(ErrLockExpired) })
 	if !noWatchdog {
 		// A timer rather than a goroutine: nothing runs between refreshes
 		// and Release never waits for a watchdog to notice.
@@ -316,7 +398,7 @@ func (s *lockState) tick() {
 
 func (s *lockState) Name() string             { return s.name }
 func (s *lockState) Fence() int64             { return s.fence }
-func (s *lockState) Context() context.Context { return s.ctx }
+func (s *lockState) Context() context.Context { return lockCtx{s.ctx, s} }
 
 func lockResult(name string, n int64) error {
 	switch n {
@@ -357,7 +439,8 @@ func (s *lockState) Refresh(ctx context.Context, ttl time.Duration) error {
 	s.mu.Lock()
 	if s.ctx.Err() == nil {
 		s.ttl = ttl
-		s.timer.Reset(time.Until(start.Add(ttl)))
+		s.until = start.Add(s.drift.validity(ttl))
+		s.timer.Reset(time.Until(s.until))
 	}
 	s.mu.Unlock()
 	return nil

@@ -20,6 +20,7 @@ type Memory struct {
 	kv    map[string]memEntry
 	fence map[string]int64
 	rl    map[string]*memLog
+	locks map[string]*lockState // the latest holder of each lock key
 
 	sessions map[string]memSession
 	users    map[string]map[string]bool
@@ -34,7 +35,7 @@ type memEntry struct {
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{},
+	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
 		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
 		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}}
 }
@@ -199,6 +200,7 @@ type MemoryLocker struct {
 	m      *Memory
 	entity string
 	log    *slog.Logger
+	drift  drift
 }
 
 var _ Locker = (*MemoryLocker)(nil)
@@ -212,7 +214,11 @@ func (m *Memory) Locker(opts LockerOptions) (*MemoryLocker, error) {
 	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceLock, e); err != nil {
 		return nil, fmt.Errorf("cache: locker entity: %w: %w", ErrInvalid, err)
 	}
-	return &MemoryLocker{m: m, entity: e, log: logger(opts.Logger)}, nil
+	d, err := newDrift(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &MemoryLocker{m: m, entity: e, log: logger(opts.Logger), drift: d}, nil
 }
 
 // Obtain implements Locker.
@@ -233,15 +239,21 @@ func (l *MemoryLocker) Obtain(ctx context.Context, name string, opts LockOptions
 		start := time.Now()
 		l.m.mu.Lock()
 		_, held := l.m.get(key, start)
-		var fence int64
+		var st *lockState
 		if !held {
 			l.m.kv[key] = memEntry{val: []byte(token), exp: start.Add(ttl)}
 			l.m.fence[key]++
-			fence = l.m.fence[key]
+			// The previous holder's lease is over: end its Context now,
+			// before this Obtain returns, whatever its timer is doing.
+			if prev := l.m.locks[key]; prev != nil {
+				prev.lost(ErrLockExpired)
+			}
+			st = newLockState(name, l.m.fence[key], ttl, start, opts.NoWatchdog, l.log, l.drift, &memLockOps{m: l.m, key: key, token: token})
+			l.m.locks[key] = st
 		}
 		l.m.mu.Unlock()
-		if !held {
-			return newLockState(name, fence, ttl, start, opts.NoWatchdog, l.log, &memLockOps{m: l.m, key: key, token: token}), nil
+		if st != nil {
+			return st, nil
 		}
 		if err := waitRetry(ctx, name, opts, attempt); err != nil {
 			return nil, err
@@ -287,6 +299,7 @@ func (o *memLockOps) release(ctx context.Context) (int64, error) {
 	_, n, err := o.check(ctx, time.Now())
 	if n == 1 {
 		delete(o.m.kv, o.key)
+		delete(o.m.locks, o.key)
 	}
 	return n, err
 }

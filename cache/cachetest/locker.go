@@ -102,6 +102,50 @@ func TestLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locke
 		noErr(t, owner.Release(ctx), "new owner release")
 	})
 	t.Run("Safety", func(t *testing.T) { LockSafety(t, newLockers(t, 2), 8, 3000) })
+	t.Run("PausedHolderContextEndsFirst", func(t *testing.T) {
+		// A holder that stops refreshing (NoWatchdog: a paused process) must
+		// see its Context done before another client obtains the lock. The
+		// contender polls without backoff, so it wins the instant the
+		// lease ends on the server.
+		ls, ctx := newLockers(t, 2), ctxT(t)
+		const rounds, parallel = 16, 6
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var early []string
+		for g := range parallel {
+			wg.Go(func() {
+				for r := range rounds {
+					name := fmt.Sprintf("paused-%d-%d", g, r)
+					held, err := ls[0].Obtain(ctx, name, cache.LockOptions{TTL: 40 * time.Millisecond, NoWatchdog: true})
+					if err != nil {
+						mu.Lock()
+						early = append(early, fmt.Sprint("obtain: ", err))
+						mu.Unlock()
+						return
+					}
+					var got cache.Lock
+					for got == nil && ctx.Err() == nil {
+						got, _ = ls[1].Obtain(ctx, name, cache.LockOptions{TTL: time.Minute})
+					}
+					if got == nil {
+						return
+					}
+					select {
+					case <-held.Context().Done():
+					default:
+						mu.Lock()
+						early = append(early, fmt.Sprintf("%s: fence %d obtained while the paused holder's (fence %d) context was alive", name, got.Fence(), held.Fence()))
+						mu.Unlock()
+					}
+					_ = got.Release(ctx)
+				}
+			})
+		}
+		wg.Wait()
+		if len(early) > 0 {
+			t.Fatalf("%d of %d rounds: %v", len(early), rounds*parallel, early)
+		}
+	})
 }
 
 // LockSafety makes workers goroutines, spread over lockers, contend for
