@@ -58,9 +58,12 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, limit int64, window time.Duration) (Result, error)
 	// AllowN asks to admit n units under key. n = 0 peeks: it reports
 	// whether one unit would be admitted, without consuming anything.
-	// n > limit is never admitted (RetryAfter is Never). On a Redis
-	// failure the error wraps ErrUnavailable (or the ctx error) and the
-	// Result carries the decision of the limiter's FailurePolicy.
+	// n > limit is never admitted (RetryAfter is Never). limit must be
+	// 1..MaxLimit, window 1ms..MaxWindow and n >= 0, or the call fails
+	// with ErrInvalid and is denied whatever the FailurePolicy. When
+	// Redis cannot answer the error wraps ErrUnavailable (or the ctx
+	// error) and the Result carries the decision of the limiter's
+	// FailurePolicy; any other failure is denied.
 	AllowN(ctx context.Context, key string, limit int64, window time.Duration, n int64) (Result, error)
 	// Reset forgets everything admitted under key.
 	Reset(ctx context.Context, key string) error
@@ -81,6 +84,16 @@ type Result struct {
 	// time for the Redis limiter).
 	Time time.Time
 }
+
+// Limits of the limiter's arithmetic: the script counts in doubles (exact
+// for integers below 2^53) and in microseconds of Redis time. A limit,
+// window or precision beyond them is ErrInvalid.
+const (
+	// MaxLimit is the largest limit (2^53 − 1).
+	MaxLimit int64 = 1<<53 - 1
+	// MaxWindow is the longest window (and precision): 100 years.
+	MaxWindow = 100 * 365 * 24 * time.Hour
+)
 
 // Never is the RetryAfter of a request that can never be admitted.
 const Never time.Duration = -1
@@ -141,8 +154,8 @@ func newLimiterCore(o LimiterOptions) (*limiterCore, error) {
 	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceRateLimit, c.entity); err != nil {
 		return nil, fmt.Errorf("cache: limiter entity: %w: %w", ErrInvalid, err)
 	}
-	if c.precision < 0 {
-		return nil, invalidf("negative limiter precision %v", c.precision)
+	if c.precision < 0 || c.precision > MaxWindow {
+		return nil, invalidf("limiter precision %v: want 0 (default) to %v", c.precision, MaxWindow)
 	}
 	if c.policy != FailClosed && c.policy != FailOpen {
 		return nil, invalidf("unknown failure policy %d", c.policy)
@@ -152,10 +165,10 @@ func newLimiterCore(o LimiterOptions) (*limiterCore, error) {
 
 func (c *limiterCore) check(key string, limit int64, window time.Duration, n int64) (lucidkeys.Key, time.Duration, error) {
 	switch {
-	case limit <= 0:
-		return lucidkeys.Key{}, 0, invalidf("limit %d: want at least 1", limit)
-	case window < time.Millisecond:
-		return lucidkeys.Key{}, 0, invalidf("window %v: want at least 1ms", window)
+	case limit <= 0 || limit > MaxLimit:
+		return lucidkeys.Key{}, 0, invalidf("limit %d: want 1 to %d", limit, MaxLimit)
+	case window < time.Millisecond || window > MaxWindow:
+		return lucidkeys.Key{}, 0, invalidf("window %v: want 1ms to %v", window, MaxWindow)
 	case n < 0:
 		return lucidkeys.Key{}, 0, invalidf("negative cost %d", n)
 	}
@@ -171,10 +184,14 @@ func (c *limiterCore) check(key string, limit int64, window time.Duration, n int
 	return k, p, nil
 }
 
-// failed answers by policy after err.
+// failed answers by policy after err. The policy is for a Redis that
+// cannot answer (ErrUnavailable, or the caller's ctx ending first); any
+// other failure, a script error say, is denied whatever the policy, since
+// admitting on it would turn a bug into unlimited admission.
 func (c *limiterCore) failed(limit int64, window time.Duration, err error) (Result, error) {
 	r := Result{Limit: limit}
-	if c.policy == FailOpen {
+	byPolicy := errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if c.policy == FailOpen && byPolicy {
 		r.Allowed = true
 	} else {
 		r.RetryAfter = min(window, time.Second)

@@ -4,7 +4,9 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -100,5 +102,60 @@ func TestIPKey(t *testing.T) {
 	}
 	if got := cache.UserKey("42"); got != "user:42" {
 		t.Errorf("UserKey = %s", got)
+	}
+}
+
+// TestLimiterBounds: a window or limit past the arithmetic's reach is
+// ErrInvalid and denied, even by a FailOpen limiter, on every server.
+func TestLimiterBounds(t *testing.T) {
+	ctx := context.Background()
+	limiters := map[string]func(t *testing.T) cache.Limiter{
+		"Redis": func(t *testing.T) cache.Limiter {
+			l, err := cache.NewRedisLimiter(testenv.Redis(t), cache.LimiterOptions{Entity: testenv.Namespace(t), FailurePolicy: cache.FailOpen})
+			noErr(t, err)
+			return l
+		},
+		"Cluster": func(t *testing.T) cache.Limiter {
+			l, err := cache.NewRedisLimiter(testenv.RedisCluster(t), cache.LimiterOptions{Entity: testenv.Namespace(t), FailurePolicy: cache.FailOpen})
+			noErr(t, err)
+			return l
+		},
+		"Memory": func(t *testing.T) cache.Limiter {
+			l, err := cache.NewMemory().Limiter(cache.LimiterOptions{FailurePolicy: cache.FailOpen})
+			noErr(t, err)
+			return l
+		},
+	}
+	for name, newL := range limiters {
+		t.Run(name, func(t *testing.T) {
+			l := newL(t)
+			for _, c := range []struct {
+				limit  int64
+				window time.Duration
+			}{
+				{10, math.MaxInt64 - math.MaxInt64/2000}, // within 0.1 % of MaxInt64
+				{10, math.MaxInt64},
+				{10, cache.MaxWindow + time.Microsecond},
+				{math.MaxInt64, time.Minute},
+				{cache.MaxLimit + 1, time.Minute},
+			} {
+				r, err := l.AllowN(ctx, "bounds", c.limit, c.window, 1)
+				if !errors.Is(err, cache.ErrInvalid) || r.Allowed {
+					t.Errorf("limit %d window %v: %+v, %v; want denied with ErrInvalid", c.limit, c.window, r, err)
+				}
+			}
+			for _, c := range []struct {
+				limit  int64
+				window time.Duration
+			}{{cache.MaxLimit, time.Minute}, {10, cache.MaxWindow}} {
+				r, err := l.AllowN(ctx, fmt.Sprint("edge-", c.limit), c.limit, c.window, 1)
+				if err != nil || !r.Allowed || r.Remaining != c.limit-1 {
+					t.Errorf("limit %d window %v (the maxima): %+v, %v; want admitted", c.limit, c.window, r, err)
+				}
+			}
+		})
+	}
+	if _, err := cache.NewMemory().Limiter(cache.LimiterOptions{Precision: cache.MaxWindow + 1}); !errors.Is(err, cache.ErrInvalid) {
+		t.Errorf("precision past MaxWindow: %v", err)
 	}
 }
