@@ -80,8 +80,11 @@ type Result struct {
 	// ResetAfter is the wait until the window is empty again.
 	ResetAfter time.Duration
 
-	// Time is the clock reading the decision was made at (Redis server
-	// time for the Redis limiter).
+	// Time is the clock reading the decision was made at: Redis server
+	// time (µs) for the Redis limiter; for the in-memory one, the Memory's
+	// own clock (wall time at NewMemory advanced by the monotonic clock),
+	// the reading its windows are measured on. Time+RetryAfter is when a
+	// denied request would be admitted, on that clock.
 	Time time.Time
 }
 
@@ -426,7 +429,7 @@ func (l *MemoryLimiter) AllowN(ctx context.Context, key string, limit int64, win
 		lg = &memLog{}
 		l.m.rl[k.String()] = lg
 	}
-	now := time.Now()
+	now := l.m.clock()
 	if now.Before(lg.last) {
 		now = lg.last
 	}
@@ -469,9 +472,12 @@ func (l *MemoryLimiter) AllowN(ctx context.Context, key string, limit int64, win
 	} else {
 		delete(l.m.rl, k.String())
 	}
-	r := makeResult(limit, allowed, lg.total, retry.Microseconds(), reset.Microseconds(), now.UnixMicro())
-	if retry == Never {
-		r.RetryAfter = Never
+	// Report the very reading decided on and the exact waits it implies
+	// (makeResult's microseconds are the Redis script's resolution).
+	r := makeResult(limit, allowed, lg.total, 0, 0, 0)
+	r.Time, r.ResetAfter = now, max(reset, 0)
+	if !allowed {
+		r.RetryAfter = retry
 	}
 	return r, nil
 }

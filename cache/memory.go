@@ -22,6 +22,11 @@ type Memory struct {
 	rl    map[string]*memLog
 	locks map[string]*lockState // the latest holder of each lock key
 
+	// The limiter's clock: wall time at NewMemory plus monotonic time
+	// elapsed since, so what it decides on and what it reports as
+	// Result.Time are one reading (a wall-clock step moves neither).
+	epoch, epochWall time.Time
+
 	sessions map[string]memSession
 	users    map[string]map[string]bool
 	subs     map[string]map[*memSub]bool
@@ -35,10 +40,15 @@ type memEntry struct {
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
+	now := time.Now()
+	return &Memory{epoch: now, epochWall: now.Round(0),kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
 		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
 		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}}
 }
+
+// clock is the limiter's time: a wall-clock time (no monotonic reading)
+// that advances with the monotonic clock.
+func (m *Memory) clock() time.Time { return m.epochWall.Add(time.Since(m.epoch)) }
 
 // get returns the live entry under k; m.mu must be held.
 func (m *Memory) get(k string, now time.Time) (memEntry, bool) {

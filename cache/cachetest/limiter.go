@@ -14,6 +14,33 @@ import (
 // TestLimiter checks a Limiter implementation. newLimiters returns n
 // limiters sharing one namespace (separate clients where possible).
 func TestLimiter(t *testing.T, newLimiters func(t *testing.T, n int) []cache.Limiter) {
+	t.Run("TimeIsTheDecisionTime", func(t *testing.T) {
+		// Result.Time is the clock reading the limiter decided on: a
+		// request denied behind one admitted unit is told to retry exactly
+		// when that unit leaves the window, in Result.Time's terms.
+		l, ctx := newLimiters(t, 1)[0], ctxT(t)
+		const window = 200 * time.Millisecond
+		for i := range 20 {
+			key := fmt.Sprint("time-", i)
+			a, err := l.Allow(ctx, key, 1, window)
+			noErr(t, err, "allow")
+			d, err := l.Allow(ctx, key, 1, window)
+			noErr(t, err, "allow 2")
+			if !a.Allowed || d.Allowed {
+				t.Fatalf("%+v then %+v", a, d)
+			}
+			if d.Time.Before(a.Time) {
+				t.Fatalf("decision times run backwards: %v then %v", a.Time, d.Time)
+			}
+			if got, want := d.Time.Add(d.RetryAfter), a.Time.Add(window); !got.Equal(want) {
+				t.Fatalf("denied at %v, retry after %v: %v; the admitted unit (at %v) leaves at %v (off by %v)",
+					d.Time, d.RetryAfter, got, a.Time, want, got.Sub(want))
+			}
+			if got, want := d.Time.Add(d.ResetAfter), a.Time.Add(window); !got.Equal(want) {
+				t.Fatalf("reset at %v, want %v (off by %v)", got, want, got.Sub(want))
+			}
+		}
+	})
 	t.Run("Basic", func(t *testing.T) {
 		l, ctx := newLimiters(t, 1)[0], ctxT(t)
 		for i := int64(1); i <= 3; i++ {
