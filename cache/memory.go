@@ -41,7 +41,7 @@ type memEntry struct {
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
 	now := time.Now()
-	return &Memory{epoch: now, epochWall: now.Round(0),kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
+	return &Memory{epoch: now, epochWall: now.Round(0), kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
 		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
 		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}}
 }
