@@ -83,6 +83,7 @@ type CacheOptions struct {
 // cacheCore holds what both implementations share.
 type cacheCore struct {
 	entity     string
+	prefix     string // lucid:cache:<entity>:
 	defaultTTL time.Duration
 	maxValue   int
 	loadTO     time.Duration
@@ -95,9 +96,11 @@ func newCacheCore(o CacheOptions) (*cacheCore, error) {
 	if c.entity == "" {
 		c.entity = "value"
 	}
-	if _, err := lucidkeys.KeyPrefix(lucidkeys.ServiceCache, c.entity); err != nil {
+	prefix, err := lucidkeys.KeyPrefix(lucidkeys.ServiceCache, c.entity)
+	if err != nil {
 		return nil, fmt.Errorf("cache: entity: %w: %w", ErrInvalid, err)
 	}
+	c.prefix = prefix
 	switch {
 	case c.defaultTTL == 0:
 		c.defaultTTL = lucidkeys.CacheTTLDefault
@@ -113,13 +116,30 @@ func newCacheCore(o CacheOptions) (*cacheCore, error) {
 	return c, nil
 }
 
-// key validates k and returns the Redis key.
+// key validates k and returns the Redis key. Keys of printable ASCII
+// without braces (nearly all) take a fast path: one byte loop and one
+// concatenation, what lucidkeys.NewKey would accept and render; the rest
+// go through NewKey for its full rules and its errors.
 func (c *cacheCore) key(k string) (string, error) {
+	if len(k) > 0 && len(k) <= lucidkeys.MaxKeyIDLen && len(c.prefix)+len(k) <= lucidkeys.MaxKeyLen && plainASCII(k) {
+		return c.prefix + k, nil
+	}
 	key, err := lucidkeys.NewKey(lucidkeys.ServiceCache, c.entity, k)
 	if err != nil {
 		return "", fmt.Errorf("cache: key: %w: %w", ErrInvalid, err)
 	}
 	return key.String(), nil
+}
+
+// plainASCII reports whether s holds only printable ASCII other than space
+// and braces: always a valid key ID.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b <= ' ' || b >= 0x7f || b == '{' || b == '}' {
+			return false
+		}
+	}
+	return true
 }
 
 // ttl resolves a TTL argument.

@@ -179,3 +179,44 @@ func BenchmarkPaired(b *testing.B) {
 			})
 	})
 }
+
+// BenchmarkPairedParallel: the SDK's Get/Set against raw go-redis's from
+// 8 goroutines per GOMAXPROCS (16 on two cores), half Gets and half Sets,
+// each iteration one SDK and one raw operation of the same kind on one
+// shared pool (pair.RunParallel): sdk-ns/op, peer-ns/op, overhead-% and
+// pairs/s. Both Gets deliver the value as []byte (what Cache.Get returns).
+func BenchmarkPairedParallel(b *testing.B) {
+	ctx := context.Background()
+	rdb, c, _ := setup(b)
+	key, _ := c.Key("k")
+	if err := c.Set(ctx, "k", value, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	pair.RunParallel(b, 8,
+		func(i int) error {
+			if i&2 == 0 {
+				return c.Set(ctx, "k", value, time.Hour)
+			}
+			_, err := c.Get(ctx, "k")
+			return err
+		},
+		func(i int) error {
+			if i&2 == 0 {
+				return rdb.Set(ctx, key, value, time.Hour).Err()
+			}
+			_, err := rdb.Get(ctx, key).Bytes()
+			return err
+		})
+}
+
+// BenchmarkCacheKey: the SDK's own work on every Get and Set besides
+// go-redis's — validating a key and building the Redis key.
+func BenchmarkCacheKey(b *testing.B) {
+	_, c, _ := setup(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Key("session:8f3a9c2e"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
