@@ -37,10 +37,13 @@
 //
 // Archive and Extract move a directory as a tar stream over any io.Writer
 // and io.Reader, so the backup package can compress and encrypt it. Extract
-// is safe against hostile archives: absolute paths, "..", symlinks and hard
-// links leaving the target (also through symlinks already on disk), device
-// files and oversized headers are refused with ErrUnsafePath or ErrCorrupt,
-// and nothing is written outside the target. Snapshot writes a timestamped
+// is safe against hostile archives: it reaches every entry through
+// directory descriptors without following a symlink, so nothing is written
+// outside the target; absolute paths, "..", symlinks that could resolve
+// outside the target (now or once later entries arrive), hard links to
+// anything but a file inside it, device files and oversized headers are
+// refused with ErrUnsafePath or ErrCorrupt; its space limit counts what the
+// filesystem allocates. Snapshot writes a timestamped
 // tar file; Restore swaps a fully extracted copy in, leaving the volume as it
 // was on any error. Migrate copies a volume to another root, verifies the
 // copy against the source with SHA-256 manifests and only then switches,

@@ -80,7 +80,9 @@ func (m *VolumeManager) Restore(ctx context.Context, path, name string) error {
 
 // RestoreFrom replaces the contents of volume name, which must exist, with
 // the tar stream r. The stream is extracted safely (see Extract), limited
-// to the volume's quota, into a temporary directory next to the volume; only
+// to the volume's quota as space allocated on disk (ExtractOptions.MaxBytes:
+// at least one block per entry, so many tiny files cost more than their
+// bytes), into a temporary directory next to the volume; only
 // when that succeeded is it swapped in (atomically where the kernel has
 // renameat2 RENAME_EXCHANGE), the old contents removed, and the volume's
 // metadata kept. On any error the volume is left as it was.
