@@ -38,6 +38,10 @@ import (
 // and RevokeAll (delete the listed sessions and unlist exactly those) one
 // Lua script each, atomic on every deployment. The two bytes tell a token's
 // bearer 16 bits of a hash of the user id the session already names.
+//
+// Tokens issued before this layout (lucid:session:token:<id>, index tagged
+// by the user id) find no session under it: upgrading ends such sessions
+// once, as their 15-minute default lifetime would.
 type SessionStore interface {
 	// Create starts a session for userID holding values, living ttl
 	// (0: the store's default, lucidkeys.SessionTTL unless configured).
