@@ -355,3 +355,53 @@ func TestExtractCancelInsideEntry(t *testing.T) {
 		t.Fatalf("volume changed: %v", err)
 	}
 }
+
+// TestExtractDeepTree goes deeper than the directories Extract keeps open,
+// with entries going back and forth between deep and shallow directories
+// and a hard link between them.
+func TestExtractDeepTree(t *testing.T) {
+	c := newCanary(t)
+	deep := strings.Repeat("d/", maxOpenDirs+40)
+	data := makeTar(t,
+		entry{name: deep + "f", typ: tar.TypeReg, body: "deep"},
+		entry{name: "top", typ: tar.TypeReg, body: "top"},
+		entry{name: deep + "h", link: "top", typ: tar.TypeLink},
+		entry{name: "d/d/g", typ: tar.TypeReg, body: "g"},
+		entry{name: deep + "l", link: strings.Repeat("../", maxOpenDirs+40) + "top", typ: tar.TypeSymlink},
+		entry{name: deep + "x/", typ: tar.TypeDir, mode: 0o500},
+		entry{name: deep[:len(deep)-2] + "/", typ: tar.TypeDir, mode: 0o700},
+	)
+	fds := openFDs()
+	st, err := Extract(context.Background(), bytes.NewReader(data), c.target, ExtractOptions{MaxBytes: 10 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := openFDs(); n != fds {
+		t.Errorf("%d descriptors open before Extract, %d after", fds, n)
+	}
+	if st.Files != 3 || st.Links != 1 || st.Symlinks != 1 || st.Dirs != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	p := filepath.Join(c.target, filepath.FromSlash(deep))
+	if b, err := os.ReadFile(filepath.Join(p, "l")); err != nil || string(b) != "top" {
+		t.Fatalf("deep symlink: %q %v", b, err)
+	}
+	a, _ := os.Stat(filepath.Join(p, "h"))
+	b, _ := os.Stat(filepath.Join(c.target, "top"))
+	if !os.SameFile(a, b) {
+		t.Fatal("deep hard link not kept")
+	}
+	if fi, err := os.Stat(filepath.Join(p, "x")); err != nil || fi.Mode().Perm() != 0o500 {
+		t.Fatalf("deep directory mode: %v %v", fi, err)
+	}
+	c.check(t)
+}
+
+// openFDs counts the process's open descriptors (-1 where /proc is missing).
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
