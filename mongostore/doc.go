@@ -64,8 +64,14 @@
 // Filter builds filters from untrusted field names and values;
 // SanitizeFilter checks a whole filter document (for example from a request
 // body) against a fixed list of safe operators. $where, $function,
-// $accumulator, $expr and values that are documents with $-keys are
-// rejected with ErrInjection.
+// $accumulator, $expr, $regex, values that are documents with $-keys, and
+// regular-expression or JavaScript values (bson.Regex, bson.JavaScript,
+// bson.CodeWithScope, or their extended-JSON forms $regularExpression and
+// $code) are rejected with ErrInjection; the deprecated and internal BSON
+// types (Symbol, Undefined, DBPointer, MinKey, MaxKey) with ErrInvalid. A
+// caller who wants a pattern asks for it with Filter.Regex, which limits
+// its length, refuses PCRE-only syntax and nested unbounded repetition, and
+// can quote (Literal) and anchor it.
 //
 // # Retries and scale-out
 //

@@ -2,8 +2,10 @@ package mongostore_test
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/mongostore"
@@ -19,6 +21,8 @@ func FuzzSanitizeFilter(f *testing.F) {
 		`{"$or":[{"a":1},{"b":{"$in":[1,2]}}]}`, `{"a":{"$elemMatch":{"b":{"$expr":1}}}}`,
 		`{"a":{"b":{"$function":{}}}}`, `{"a":{"$not":{"$regex":"x"}}}`, `{"a.$b":1}`, `{"":1}`,
 		`{"a":[{"$accumulator":1}]}`, `{"a":{"$gt":1,"b":2}}`, `{"a":{"$code":"x"}}`,
+		`{"pw":{"$regularExpression":{"pattern":"^s3","options":""}}}`, `{"a":{"$in":[{"$regularExpression":{"pattern":".*","options":"i"}}]}}`,
+		`{"a":{"$exists":{"$code":"1"}}}`, `{"a":{"$gt":{"$minKey":1}}}`, `{"a":{"$symbol":"x"}}`,
 	} {
 		f.Add(s)
 	}
@@ -53,8 +57,9 @@ func FuzzSanitizeFilter(f *testing.F) {
 					walk(e.Value().Document(), false)
 				case bson.TypeArray:
 					walk(bson.Raw(e.Value().Array()), true)
-				case bson.TypeJavaScript, bson.TypeCodeWithScope:
-					t.Fatalf("accepted JavaScript in %s", js)
+				case bson.TypeJavaScript, bson.TypeCodeWithScope, bson.TypeRegex, bson.TypeSymbol,
+					bson.TypeUndefined, bson.TypeDBPointer, bson.TypeMinKey, bson.TypeMaxKey:
+					t.Fatalf("accepted a %s value in %s", e.Value().Type, js)
 				}
 			}
 		}
@@ -65,7 +70,8 @@ func FuzzSanitizeFilter(f *testing.F) {
 // FuzzFilterEq: a value from a request, whatever its shape, either becomes
 // a literal {$eq: v} comparison or is rejected; never an operator.
 func FuzzFilterEq(f *testing.F) {
-	for _, s := range []string{`{"v":"x"}`, `{"v":{"$ne":""}}`, `{"v":[{"$gt":1}]}`, `{"v":{"a":{"$where":"1"}}}`, `{"v":1}`} {
+	for _, s := range []string{`{"v":"x"}`, `{"v":{"$ne":""}}`, `{"v":[{"$gt":1}]}`, `{"v":{"a":{"$where":"1"}}}`, `{"v":1}`,
+		`{"v":{"$regularExpression":{"pattern":".*","options":""}}}`, `{"v":[{"$code":"1"}]}`, `{"v":{"a":{"$maxKey":1}}}`} {
 		f.Add("email", s)
 	}
 	f.Fuzz(func(t *testing.T, field, js string) {
@@ -88,6 +94,20 @@ func FuzzFilterEq(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted a value BSON cannot encode: %v", err)
 		}
+		var types func(bson.RawValue)
+		types = func(v bson.RawValue) {
+			switch v.Type {
+			case bson.TypeJavaScript, bson.TypeCodeWithScope, bson.TypeRegex, bson.TypeSymbol,
+				bson.TypeUndefined, bson.TypeDBPointer, bson.TypeMinKey, bson.TypeMaxKey:
+				t.Fatalf("accepted a %s value: %s", v.Type, js)
+			case bson.TypeEmbeddedDocument, bson.TypeArray:
+				vals, _ := bson.Raw(v.Value).Values()
+				for _, x := range vals {
+					types(x)
+				}
+			}
+		}
+		types(bson.Raw(b).Lookup("v"))
 		if strings.Contains(string(b), "\x00$") || strings.HasPrefix(string(b[5:]), "$") {
 			// A $-key at any depth of the value must have been rejected.
 			var check func(bson.Raw)
@@ -178,6 +198,40 @@ func FuzzValidateUpdate(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// FuzzFilterRegex: whatever the pattern, Filter.Regex refuses it with
+// ErrInvalid or emits a pattern within the limit that Go's regexp compiles;
+// a Literal pattern matches exactly its input text.
+func FuzzFilterRegex(f *testing.F) {
+	for _, s := range []string{"^ada", "(a+)+$", `(a)\1`, "a.b*", `(\d{1,3}\.){3}`, "(?=x)", "\x00", "[", "é+"} {
+		f.Add(s, false, false)
+		f.Add(s, true, true)
+	}
+	f.Fuzz(func(t *testing.T, p string, literal, anchored bool) {
+		o := mongostore.RegexOptions{Literal: literal, Anchored: anchored}
+		d, err := mongostore.NewFilter().Regex("f", p, o).Build()
+		if err != nil {
+			if !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			if literal && len(p) <= mongostore.DefaultRegexMaxLen && utf8.ValidString(p) && !strings.ContainsRune(p, 0) {
+				t.Fatalf("literal %q refused: %v", p, err)
+			}
+			return
+		}
+		if len(p) > mongostore.DefaultRegexMaxLen {
+			t.Fatalf("accepted a %d-byte pattern", len(p))
+		}
+		out := d[0].Value.(bson.D)[0].Value.(string)
+		re, err := regexp.Compile(out)
+		if err != nil {
+			t.Fatalf("emitted %q that does not compile: %v", out, err)
+		}
+		if literal && !re.MatchString(p) {
+			t.Fatalf("literal %q does not match itself", p)
 		}
 	})
 }

@@ -2,6 +2,8 @@ package mongostore
 
 import (
 	"reflect"
+	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -69,6 +71,19 @@ func CheckField(name string) error {
 // any depth, a document with a "$"-prefixed key (so {"$ne": ""} sent where
 // a string was expected cannot become an operator), and values nested more
 // than 32 levels. Plain strings are values, even when they start with "$".
+//
+// Values whose BSON type makes the server do more than compare are refused
+// with ErrInjection: regular expressions (bson.Regex, extended JSON
+// $regularExpression; in {$in: [...]} or as a field's value the server
+// matches them as patterns, so {"pw": /^s3/} guesses a secret prefix by
+// prefix, and PCRE patterns can backtrack for a long time) and JavaScript
+// (bson.JavaScript, bson.CodeWithScope, $code). A caller who wants a
+// pattern asks for it with Filter.Regex. The deprecated and internal types
+// bson.Symbol, bson.Undefined, bson.DBPointer, bson.MinKey and bson.MaxKey
+// are refused with ErrInvalid: no client has a reason to send them, MinKey
+// and MaxKey turn a range into "every value", and FerretDB drops the
+// connection on each of them (the SDK would retry that as Unavailable
+// until the deadline).
 func CheckValue(v any) error {
 	return checkValue(v, 0)
 }
@@ -129,6 +144,13 @@ func checkValue(v any, depth int) error {
 		return checkRaw(bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: x}, depth)
 	case bson.RawValue:
 		return checkRaw(x, depth)
+	case bson.JavaScript, bson.CodeWithScope:
+		return checkType(bson.TypeJavaScript)
+	case bson.Regex:
+		return checkType(bson.TypeRegex)
+	case bson.Symbol:
+		// A string kind the reflect fast path below would let through.
+		return checkType(bson.TypeSymbol)
 	}
 	// Anything else (structs, typed maps and slices): encode and inspect.
 	rv := reflect.ValueOf(v)
@@ -144,9 +166,26 @@ func checkValue(v any, depth int) error {
 	return checkRaw(bson.Raw(b).Lookup("v"), depth)
 }
 
+// checkType refuses the BSON types an untrusted value must not have (see
+// CheckValue).
+func checkType(t bson.Type) error {
+	switch t {
+	case bson.TypeRegex:
+		return injectionf("value is a regular expression (use Filter.Regex to ask for one)")
+	case bson.TypeJavaScript, bson.TypeCodeWithScope:
+		return injectionf("value is JavaScript code")
+	case bson.TypeSymbol, bson.TypeUndefined, bson.TypeDBPointer, bson.TypeMinKey, bson.TypeMaxKey:
+		return invalidf("filter", "value has the BSON type %s, which untrusted input never carries", t)
+	}
+	return nil
+}
+
 func checkRaw(v bson.RawValue, depth int) error {
 	if depth > maxFilterDepth {
 		return invalidf("filter", "value nested more than %d levels", maxFilterDepth)
+	}
+	if err := checkType(v.Type); err != nil {
+		return err
 	}
 	switch v.Type {
 	case bson.TypeEmbeddedDocument, bson.TypeArray:
@@ -162,8 +201,6 @@ func checkRaw(v bson.RawValue, depth int) error {
 				return err
 			}
 		}
-	case bson.TypeJavaScript, bson.TypeCodeWithScope:
-		return injectionf("value is JavaScript code")
 	}
 	return nil
 }
@@ -229,6 +266,117 @@ func (f *Filter) Nin(field string, vs ...any) *Filter { return f.add(field, "$ni
 // Exists matches documents that have (or lack) field.
 func (f *Filter) Exists(field string, exists bool) *Filter { return f.add(field, "$exists", exists) }
 
+// DefaultRegexMaxLen is the longest pattern Filter.Regex accepts when
+// RegexOptions.MaxLen is zero, in bytes.
+const DefaultRegexMaxLen = 256
+
+// RegexOptions says how Filter.Regex builds its pattern.
+type RegexOptions struct {
+	// Literal quotes every metacharacter of the pattern, so it matches the
+	// text as given: the choice for text typed by a user (a search box).
+	Literal bool
+	// Anchored matches at the start of the value only (the pattern is
+	// prefixed with "^"). An anchored, case-sensitive pattern is the only
+	// kind the server can answer from an index range; every other pattern
+	// scans all index keys or documents.
+	Anchored bool
+	// CaseInsensitive sets the "i" option.
+	CaseInsensitive bool
+	// MaxLen bounds the pattern's length in bytes before quoting and
+	// anchoring; zero means DefaultRegexMaxLen. Negative is invalid.
+	MaxLen int
+}
+
+// Regex matches field against a regular expression, the one way a filter
+// built by Filter carries a pattern (values given to Eq, In and the others
+// are never patterns). It is emitted as {field: {$regex: p, $options: o}}.
+//
+// mongod evaluates patterns with PCRE, a backtracking engine with no time
+// limit of its own: a pattern such as (a+)+$ against a long value can hold
+// a server thread for seconds or more (ReDoS). Regex therefore refuses a
+// pattern that is longer than MaxLen, is not UTF-8, holds NUL, or does not
+// parse as Go's RE2 syntax (so PCRE's backreferences, lookaround, atomic
+// groups, recursion and callouts are refused), and one that nests an
+// unbounded repetition inside another ((a+)+, (a*b?)*, (x+){3}), the shape of the
+// classic catastrophic patterns. These checks do not make every pattern
+// cheap: give untrusted text with Literal, prefer Anchored, and bound the
+// query with a ctx deadline (the driver sends it as maxTimeMS). Refusals
+// wrap ErrInvalid.
+func (f *Filter) Regex(field, pattern string, o RegexOptions) *Filter {
+	if f.err != nil {
+		return f
+	}
+	if err := CheckField(field); err != nil {
+		f.err = err
+		return f
+	}
+	p, err := regexPattern(pattern, o)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	d := bson.D{{Key: "$regex", Value: p}}
+	if o.CaseInsensitive {
+		d = append(d, bson.E{Key: "$options", Value: "i"})
+	}
+	f.d = append(f.d, bson.E{Key: field, Value: d})
+	return f
+}
+
+func regexPattern(pattern string, o RegexOptions) (string, error) {
+	maxLen := o.MaxLen
+	switch {
+	case maxLen < 0:
+		return "", invalidf("filter", "regex MaxLen %d is negative", maxLen)
+	case maxLen == 0:
+		maxLen = DefaultRegexMaxLen
+	}
+	switch {
+	case len(pattern) > maxLen:
+		return "", invalidf("filter", "regex pattern is %d bytes, longer than %d", len(pattern), maxLen)
+	case !utf8.ValidString(pattern):
+		return "", invalidf("filter", "regex pattern is not UTF-8")
+	case strings.IndexByte(pattern, 0) >= 0:
+		return "", invalidf("filter", "regex pattern contains NUL")
+	}
+	if o.Literal {
+		pattern = regexp.QuoteMeta(pattern)
+	}
+	if o.Anchored {
+		pattern = "^" + pattern
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", invalidf("filter", "regex pattern %q: %v", pattern, err)
+	}
+	if nestedRepeat(re, false) {
+		return "", invalidf("filter", "regex pattern %q nests an unbounded repetition inside another (catastrophic backtracking)", pattern)
+	}
+	return pattern, nil
+}
+
+// nestedRepeat reports whether re holds an unbounded repetition (*, +,
+// {n,}) inside another repetition that may run more than once (inRepeat:
+// one encloses re). Bounded inner repetitions such as (\d{1,3}\.){3} pass.
+func nestedRepeat(re *syntax.Regexp, inRepeat bool) bool {
+	unbounded, repeats := false, false
+	switch re.Op {
+	case syntax.OpStar, syntax.OpPlus:
+		unbounded, repeats = true, true
+	case syntax.OpRepeat:
+		unbounded, repeats = re.Max == -1, re.Max == -1 || re.Max > 1
+	}
+	if unbounded && inRepeat {
+		return true
+	}
+	for _, s := range re.Sub {
+		if nestedRepeat(s, inRepeat || repeats) {
+			return true
+		}
+	}
+	return false
+}
+
 // Build returns the filter, or the first error met.
 func (f *Filter) Build() (bson.D, error) {
 	if f.err != nil {
@@ -243,8 +391,11 @@ func (f *Filter) Build() (bson.D, error) {
 // fixed list of comparisons and logic ($eq $ne $gt $gte $lt $lte $in $nin
 // $exists $and $or $nor $not $size $all $elemMatch); $where, $function,
 // $accumulator, $expr, $jsonSchema, $text, $regex and every other operator
-// are rejected with ErrInjection. JavaScript values are rejected; nesting is
-// limited to 32 levels.
+// are rejected with ErrInjection. Values are checked as CheckValue does:
+// regular expressions (a bson.Regex, as bson.UnmarshalExtJSON decodes
+// {"$regularExpression": ...} and raw BSON carries) and JavaScript are
+// rejected with ErrInjection, the deprecated and internal BSON types with
+// ErrInvalid; nesting is limited to 32 levels.
 func SanitizeFilter(filter any) (bson.D, error) {
 	if filter == nil {
 		return bson.D{}, nil
@@ -300,14 +451,8 @@ func sanitizeFieldValue(v bson.RawValue, depth int) error {
 	if depth > maxFilterDepth {
 		return invalidf("filter", "filter nested more than %d levels", maxFilterDepth)
 	}
-	switch v.Type {
-	case bson.TypeJavaScript, bson.TypeCodeWithScope:
-		return injectionf("JavaScript value in filter")
-	case bson.TypeArray:
-		return checkRaw(v, depth)
-	case bson.TypeEmbeddedDocument:
-	default:
-		return nil
+	if v.Type != bson.TypeEmbeddedDocument {
+		return checkRaw(v, depth) // a literal: regex and JavaScript refused there
 	}
 	elems, err := v.Document().Elements()
 	if err != nil {
@@ -367,8 +512,6 @@ func sanitizeOperator(op string, v bson.RawValue, depth int) error {
 			return invalidf("filter", "$not takes a document of operators")
 		}
 		return sanitizeFieldValue(v, depth+1)
-	case "$exists":
-		return nil
 	}
 	return checkRaw(v, depth+1)
 }
