@@ -22,7 +22,10 @@
 // "lucid-audit-logs-2025.10" (MonthlyIndex, ParseMonthlyIndex), written
 // through the alias lucid-{entity}-write and read through lucid-{entity} or
 // the pattern lucid-{entity}-*. Every name is checked against the
-// Elasticsearch naming rules (ValidateIndexName). Indices age through the
+// Elasticsearch naming rules (ValidateIndexName), which also refuse '%': a
+// valid name is always exactly one index or alias, never an escape the
+// engine would decode into a pattern or another name. Search targets that
+// may be patterns or lists are checked by ValidateIndexPattern. Indices age through the
 // phases hot (7 days), warm (30 days) and cold (90 days) and are deleted
 // after 90 days (PhaseForAge).
 //

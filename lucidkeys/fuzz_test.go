@@ -2,9 +2,11 @@ package lucidkeys
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // FuzzKey checks both directions: parts that build must parse back to the
@@ -143,6 +145,84 @@ func FuzzIndexName(f *testing.F) {
 		got, err := IndexName(c, fl, k)
 		if err != nil || got != s {
 			t.Fatalf("IndexName(ParseIndexName(%q)) = %q, %v", s, got, err)
+		}
+	})
+}
+
+// pathMeta are the bytes that would make an index name, once in a URL
+// path, mean something else than that one index: an escape, a wildcard, a
+// list, another path segment, a query or fragment, whitespace.
+const pathMeta = "%*,/#?"
+
+// FuzzValidateIndexName checks that a name ValidateIndexName accepts holds
+// no pathMeta byte, no whitespace or control character, does not start
+// with '-', '_' or '+', and survives escaping as one path segment: the
+// escape has no '/', and decoding it (as the engine does) gives back the
+// name, never a pattern or list. A pattern of just that name is accepted
+// by ValidateIndexPattern too.
+func FuzzValidateIndexName(f *testing.F) {
+	for _, s := range []string{"lucid-sessions-2025.10", "%5fall", "lucid-sessions-%2a", "a%2cb", "a+b", "日本",
+		"a;b=c&d@e", "_all", "-a", "a b", "a\u2028b", "a%", "%%", ".", ".."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := ValidateIndexName(name)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if i := strings.IndexAny(name, pathMeta); i >= 0 {
+			t.Fatalf("accepted %q holding %q", name, name[i])
+		}
+		for _, r := range name {
+			if unicode.IsSpace(r) || unicode.IsControl(r) {
+				t.Fatalf("accepted %q holding %U", name, r)
+			}
+		}
+		if strings.ContainsAny(name[:1], "-_+") || name == "." || name == ".." {
+			t.Fatalf("accepted %q", name)
+		}
+		esc := url.PathEscape(name)
+		if strings.Contains(esc, "/") {
+			t.Fatalf("%q escapes to %q, more than one segment", name, esc)
+		}
+		back, err := url.PathUnescape(esc)
+		if err != nil || back != name {
+			t.Fatalf("%q escapes to %q, which decodes to %q, %v", name, esc, back, err)
+		}
+		if err := ValidateIndexPattern(name); err != nil {
+			t.Fatalf("name %q is not a valid pattern: %v", name, err)
+		}
+	})
+}
+
+// FuzzValidateIndexPattern checks that an accepted pattern is a list of
+// non-empty parts, each a valid name once its wildcards are set aside, so
+// no part is an exclusion, "_all", an escape or a path or query.
+func FuzzValidateIndexPattern(f *testing.F) {
+	for _, s := range []string{"lucid-sessions-*", "a,b*", "*", ",", "a,,b", "a,-b", "_all", "%2a", "a,%5fall", "a/b,c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		err := ValidateIndexPattern(pattern)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if strings.ContainsAny(pattern, "%/#?") {
+			t.Fatalf("accepted %q", pattern)
+		}
+		for part := range strings.SplitSeq(pattern, ",") {
+			if part == "" || strings.ContainsAny(part[:1], "-_+") {
+				t.Fatalf("accepted %q with part %q", pattern, part)
+			}
+			if err := ValidateIndexName(strings.ReplaceAll(part, "*", "x")); err != nil {
+				t.Fatalf("accepted %q with part %q: %v", pattern, part, err)
+			}
 		}
 	})
 }

@@ -40,9 +40,17 @@ const maxEntityLen = MaxIndexNameBytes - len(searchPrefix) - 1 - monthLen
 // ValidateIndexName checks name against the Elasticsearch index naming
 // rules, so a name is rejected here rather than by the server mid-rollover:
 // lowercase only; not "." or ".."; not starting with '-', '_' or '+'; none of
-// \ / * ? " < > | , # : or space; at most 255 bytes. It is stricter than the
-// server in one way: it also rejects invalid UTF-8, control characters and
-// other whitespace, which no Lucid name needs.
+// \ / * ? " < > | , # : or space; at most 255 bytes.
+//
+// It is stricter than the server in two ways. It rejects invalid UTF-8,
+// control characters and other whitespace, which no Lucid name needs. And
+// it rejects '%', which the engines allow: they percent-decode the URL
+// path, so a name holding an escape would reach them as another name or a
+// pattern ("%5fall" is "_all", "lucid-sessions-%2a" is
+// "lucid-sessions-*"). A name that passes is therefore exactly one index or
+// alias, never a pattern or list; a client percent-escapes it as one path
+// segment (every byte outside [A-Za-z0-9-._~]) and the engine decodes that
+// back to the same name. Names are never passed pre-escaped.
 func ValidateIndexName(name string) error {
 	switch {
 	case name == "":
@@ -59,7 +67,7 @@ func ValidateIndexName(name string) error {
 		return invalidf("index name %q must be lowercase", name)
 	}
 	for i, r := range name {
-		if strings.ContainsRune(`\/*?"<>|,#: `, r) {
+		if strings.ContainsRune(forbiddenInName, r) {
 			return invalidf("index name %q has forbidden character %q at offset %d", name, r, i)
 		}
 		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
@@ -68,6 +76,44 @@ func ValidateIndexName(name string) error {
 	}
 	return nil
 }
+
+// forbiddenInName are the characters the engines forbid in index names,
+// plus '%' (see ValidateIndexName).
+const forbiddenInName = `\/*?"<>|,#: %`
+
+// ValidateIndexPattern checks a search target: one or more index names,
+// aliases or wildcard patterns separated by commas, such as
+// "lucid-sessions-*" or "lucid-blocks-2026.10,lucid-blocks-2026.11". Each
+// part must be a valid index name (ValidateIndexName) once its '*'
+// wildcards are set aside, so it cannot start with '-' (an exclusion) or
+// '_' ("_all"), hold a '%' escape, a path or query character or an empty
+// part. Use it only for calls that read through a pattern (search, count,
+// statistics); calls that create, change or delete take one name checked
+// by ValidateIndexName.
+func ValidateIndexPattern(pattern string) error {
+	if pattern == "" {
+		return invalidf("index pattern is empty")
+	}
+	if len(pattern) > maxPatternBytes {
+		return invalidf("index pattern is %d bytes, longer than %d", len(pattern), maxPatternBytes)
+	}
+	for part := range strings.SplitSeq(pattern, ",") {
+		if part == "" {
+			return invalidf("index pattern %q has an empty part", pattern)
+		}
+		// A '*' is checked as an ordinary byte: the rules of the names it
+		// may match are the rules of the rest of the part.
+		if err := ValidateIndexName(strings.ReplaceAll(part, "*", "x")); err != nil {
+			return invalidf("index pattern %q: part %q is not an index name with optional '*' wildcards "+
+				"(lowercase, not starting with '-', '_' or '+', none of '%%' \\ / ? \" < > | , # : or whitespace)", pattern, part)
+		}
+	}
+	return nil
+}
+
+// maxPatternBytes bounds a search target, which travels in the request
+// line (4 KiB by default on both engines); longer lists belong in an alias.
+const maxPatternBytes = 4000
 
 // checkEntity validates a search entity: [a-z0-9][a-z0-9_-]*, short enough
 // that every name built from it fits in 255 bytes. Entities ending in
@@ -169,7 +215,8 @@ func parseMonth(s string) (time.Time, error) {
 }
 
 // IndexPattern returns "lucid-{entity}-*", the pattern for searching all of
-// entity's monthly indices. The pattern also matches the write alias and the
+// entity's monthly indices; it passes ValidateIndexPattern, not
+// ValidateIndexName, so it is for reads only. The pattern also matches the write alias and the
 // indices of an entity that starts with "{entity}-"; none of the well-known
 // entities are such prefixes of each other.
 func IndexPattern(entity string) (string, error) {

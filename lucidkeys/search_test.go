@@ -171,6 +171,14 @@ func TestValidateIndexName(t *testing.T) {
 		{"a\x00", false},
 		{"a\u00a0b", false},
 		{"a\xff", false},
+		// The engines percent-decode the path: issue 18.
+		{"%5fall", false},
+		{"lucid-sessions-%2a", false},
+		{"a%2cb", false},
+		{"a%2fb", false},
+		{"a%25", false},
+		{"a%", false},
+		{"a;b=c&d@e!f'(g)~h$", true},
 	}
 	for _, tt := range tests {
 		err := ValidateIndexName(tt.name)
@@ -179,6 +187,30 @@ func TestValidateIndexName(t *testing.T) {
 		}
 		if !tt.ok && !errors.Is(err, ErrInvalid) {
 			t.Errorf("ValidateIndexName(%q) = %v, want ErrInvalid", tt.name, err)
+		}
+	}
+}
+
+func TestValidateIndexPattern(t *testing.T) {
+	for _, ok := range []string{
+		"lucid-sessions-*", "lucid-a-2026.10,lucid-b-*", "a", "*", "*a*", "lucid-sessions",
+	} {
+		if err := ValidateIndexPattern(ok); err != nil {
+			t.Errorf("ValidateIndexPattern(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"", ",", "a,", ",a", "a,,b", "_all", "a,_all", "-a", "a,-b", "+a", "%5fall", "lucid-sessions-%2a",
+		"a%2cb", "a/b", "a?b", "a#b", "a b", "a\tb", "A*", "a:b", `a"b`, "a|b", strings.Repeat("a,", 2001),
+	} {
+		if err := ValidateIndexPattern(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ValidateIndexPattern(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	for _, e := range SearchEntities() {
+		p, _ := IndexPattern(e)
+		if err := ValidateIndexPattern(p); err != nil {
+			t.Errorf("IndexPattern(%q) = %q fails ValidateIndexPattern: %v", e, p, err)
 		}
 	}
 }
