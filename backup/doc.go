@@ -1,4 +1,52 @@
-// Package backup streams backups of the Lucid data tier (MongoDB, Redis, search
-// indices and volumes) through compression and encryption to local disk or S3,
-// with manifests, verification, restore, retention and a cron schedule.
+// Package backup streams backups of the Lucid data tier through
+// compression and encryption to a sink, with a manifest, verification and
+// restore. Every backup can be restored with standard tools alone (age,
+// zstd or gzip, and the tool of the part's format: tar for volumes) and
+// with this package in one call.
+//
+// # Pipeline
+//
+// A backup is a set of named parts. Each part's [Source] writes its
+// plaintext (a tar stream for a volume, see backup/volumepart), which flows
+// through one streaming pipeline
+//
+//	source → SHA-256 → zstd (default; gzip; none) → age → SHA-256 → sink
+//
+// with no temporary file and bounded memory whatever the part's size:
+// the zstd encoder holds at most Concurrency blocks in flight (each with a
+// 4 MiB window), age one 64 KiB chunk; the local sink writes through, the
+// S3 sink (backup/s3sink) buffers PartSize × (Concurrency+1). Decoding caps
+// a zstd window at 64 MiB whatever the stream asks for.
+//
+// Encryption is age (filippo.io/age): X25519 recipients, or a scrypt
+// passphrase (age allows a passphrase only as the sole recipient). A
+// Manager without either refuses to start unless Config.Plaintext says
+// plaintext is meant.
+//
+// # Atomicity
+//
+// A backup exists only once its manifest is written, last and
+// atomically: each part's object is committed before the next starts, the
+// manifest after all of them. The [LocalSink] commits a file by temp file,
+// fsync, link(2) to its name (objects are written once) and a directory
+// fsync; the S3 sink by the manifest object's single PUT after every part's
+// upload completed. A part that fails or is cancelled is aborted (partial
+// file removed, multipart upload aborted), the parts before it are deleted,
+// and no manifest is written, so List never shows it.
+//
+// # Layout
+//
+//	<ID>/manifest.json                  clear JSON: see Manifest
+//	<ID>/<part>.<format>[.zst|.gz][.age] one object per part
+//
+// ID is the start time in UTC and 32 random bits (20260102T030405Z-0123abcd).
+// To restore a volume part by hand:
+//
+//	age -d -i key.txt volume-data.tar.zst.age | zstd -d | tar -x -C /restore
+//
+// # Packages
+//
+// This package imports no database client and no AWS SDK; the S3 sink and
+// each part kind live in subpackages, so a service that backs up volumes to
+// a local disk links neither.
 package backup

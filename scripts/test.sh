@@ -27,6 +27,8 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_ins
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v mvn >/dev/null || apt_install maven
 command -v mkfs.ext4 >/dev/null || apt_install e2fsprogs
+command -v age >/dev/null && command -v age-keygen >/dev/null || apt_install age
+command -v zstd >/dev/null || apt_install zstd
 # go install builds in parallel with each other.
 pids=()
 command -v versitygw >/dev/null || { go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 & pids+=($!); }

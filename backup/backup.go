@@ -1,0 +1,521 @@
+package backup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+)
+
+// Backupper is what services program against: back up named parts, list,
+// verify, restore and delete backups. [*Manager] implements it over any
+// [Sink]; [NewLocal] gives the local-directory one services' own tests use.
+type Backupper interface {
+	// Backup streams each part through compression and encryption to the
+	// sink and then writes the manifest; the backup exists only once that
+	// returned. A failed or cancelled part leaves no manifest and removes
+	// what was written.
+	Backup(ctx context.Context, parts []Part, opts *BackupOptions) (*Manifest, error)
+	// List returns the complete backups, oldest first.
+	List(ctx context.Context) ([]*Manifest, error)
+	// Open returns one backup's manifest.
+	Open(ctx context.Context, id string) (*Manifest, error)
+	// Verify checks a backup end to end (see [Manager.Verify]).
+	Verify(ctx context.Context, id string) (*Report, error)
+	// Restore streams one part of a backup into r.
+	Restore(ctx context.Context, id, part string, r Restorer) (Stats, error)
+	// Delete removes a backup.
+	Delete(ctx context.Context, id string) error
+}
+
+var _ Backupper = (*Manager)(nil)
+
+// Part is one named stream of a backup ("mongodb", "volume-chunks").
+type Part struct {
+	Name   string // see ValidName; unique within the backup
+	Source Source
+}
+
+// Source writes a part's plaintext. Part kinds live in subpackages
+// (backup/volumepart, ...) so that this package links no database client.
+type Source interface {
+	// Describe returns what the source writes; it is recorded in the
+	// manifest.
+	Describe() SourceInfo
+	// Stream writes the part to w and returns what it holds. It must
+	// stop with ctx's error when ctx is done; writes to w fail once it is.
+	Stream(ctx context.Context, w io.Writer) (Stats, error)
+}
+
+// SourceInfo describes a part's format.
+type SourceInfo struct {
+	Kind          string            // "volume", "mongodb", "redis", "search"
+	Format        string            // "tar", "archive", "rdb", "ndjson" (also the object's extension)
+	FormatVersion int               // the format's version, as the kind defines it
+	Source        string            // product read from ("volume", "MongoDB", "Redis")
+	SourceVersion string            // its version, when known
+	Meta          map[string]string // what a restore needs to find the original place; no secrets
+}
+
+// Stats counts what a part holds: Records is the kind's unit (entries of a
+// tar, documents, keys); Counts details it by class.
+type Stats struct {
+	Records int64
+	Counts  map[string]int64
+}
+
+// Restorer consumes a part's plaintext on restore.
+type Restorer interface {
+	// Restore reads the part from r (decrypted, decompressed) and returns
+	// what it restored. p is the part's manifest entry.
+	Restore(ctx context.Context, p PartManifest, r io.Reader) (Stats, error)
+}
+
+// Checker parses a part's plaintext without writing anything, for Verify.
+// Config.Checkers maps a kind to its checker.
+type Checker interface {
+	Check(ctx context.Context, p PartManifest, r io.Reader) (Stats, error)
+}
+
+// Config configures a Manager. The zero value is not usable on its own:
+// encryption must be chosen (Recipients, Passphrase, or Plaintext).
+type Config struct {
+	// Compression of new parts: Zstd (default), Gzip or None.
+	Compression Compression
+	// Level: zstd 1..22 (default 3; klauspost/compress maps it to its four
+	// encoders: 1 fastest, 2-5 default, 6-9 better, 10+ best), gzip 1..9
+	// (default 6).
+	Level int
+	// Concurrency of the zstd encoder (0: GOMAXPROCS).
+	Concurrency int
+
+	// Recipients encrypt new parts with age (X25519 recipients from
+	// age.ParseX25519Recipient, or any age.Recipient).
+	Recipients []age.Recipient
+	// Passphrase encrypts new parts with age's scrypt recipient instead.
+	// age allows a passphrase only as the sole recipient, so it cannot be
+	// combined with Recipients. It also decrypts.
+	Passphrase string
+	// ScryptWorkFactor is the scrypt work factor (log2 N) for new parts
+	// (0: age's default, 18).
+	ScryptWorkFactor int
+	// Identities decrypt parts on Verify and Restore (age.ParseIdentities
+	// of an identity file, or age.X25519Identity values).
+	Identities []age.Identity
+	// Plaintext allows backups without encryption when neither Recipients
+	// nor Passphrase is set; without it New refuses, so that a missing key
+	// never silently produces a plaintext backup.
+	Plaintext bool
+
+	// Checkers parse parts by kind in Verify (volumepart.Checker{} for
+	// "volume"). A part whose kind has none is still decrypted,
+	// decompressed and hashed in full, and reported as not parsed.
+	Checkers map[string]Checker
+	// Logger receives progress and failures (default: discard). Nothing
+	// secret is logged.
+	Logger *slog.Logger
+	// Host is recorded in manifests (default: os.Hostname).
+	Host string
+	// Now is the clock (default time.Now); tests set it.
+	Now func() time.Time
+}
+
+// LogValue keeps secrets out of logs when a Config is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("compression", string(c.Compression)),
+		slog.Int("level", c.Level),
+		slog.Int("recipients", len(c.Recipients)),
+		slog.Bool("passphrase", c.Passphrase != ""),
+		slog.Int("identities", len(c.Identities)),
+		slog.Bool("plaintext", c.Plaintext),
+	)
+}
+
+// BackupOptions are the optional settings of one backup.
+type BackupOptions struct {
+	// Labels are recorded in the manifest (e.g. "set": "full").
+	Labels map[string]string
+}
+
+// Manager runs backups into one Sink. It is safe for concurrent use.
+type Manager struct {
+	sink        Sink
+	comp        Compression
+	level       int
+	concurrency int
+	recipients  []age.Recipient
+	recipKind   string
+	identities  []age.Identity
+	checkers    map[string]Checker
+	log         *slog.Logger
+	host        string
+	now         func() time.Time
+	version     string
+	closed      atomic.Bool
+}
+
+// New returns a Manager writing to sink.
+func New(sink Sink, cfg Config) (*Manager, error) {
+	if sink == nil {
+		return nil, newErr(ErrInvalid, "config", "", "", "nil sink")
+	}
+	comp, err := parseCompression(string(cfg.Compression))
+	if err != nil {
+		return nil, err
+	}
+	level := cfg.Level
+	if level == 0 {
+		level = defaultLevel(comp)
+	}
+	if err := checkLevel(comp, level); err != nil {
+		return nil, err
+	}
+	m := &Manager{sink: sink, comp: comp, level: level, concurrency: defaultConcurrency(cfg.Concurrency),
+		identities: append([]age.Identity(nil), cfg.Identities...), checkers: cfg.Checkers,
+		log: cfg.Logger, host: cfg.Host, now: cfg.Now}
+	switch {
+	case cfg.Passphrase != "" && len(cfg.Recipients) > 0:
+		return nil, newErr(ErrInvalid, "config", "", "", "age allows a passphrase only as the sole recipient: set Recipients or Passphrase, not both")
+	case cfg.Passphrase != "":
+		r, err := age.NewScryptRecipient(cfg.Passphrase)
+		if err != nil {
+			return nil, newErr(ErrInvalid, "config", "", "", "passphrase refused by age")
+		}
+		if cfg.ScryptWorkFactor != 0 {
+			if cfg.ScryptWorkFactor < 10 || cfg.ScryptWorkFactor > 30 {
+				return nil, newErr(ErrInvalid, "config", "", "", "scrypt work factor %d (10..30)", cfg.ScryptWorkFactor)
+			}
+			r.SetWorkFactor(cfg.ScryptWorkFactor)
+		}
+		m.recipients = []age.Recipient{r}
+		id, err := age.NewScryptIdentity(cfg.Passphrase)
+		if err != nil {
+			return nil, newErr(ErrInvalid, "config", "", "", "passphrase refused by age")
+		}
+		m.identities = append(m.identities, id)
+	case len(cfg.Recipients) > 0:
+		for _, r := range cfg.Recipients {
+			if r == nil {
+				return nil, newErr(ErrInvalid, "config", "", "", "nil recipient")
+			}
+		}
+		m.recipients = append([]age.Recipient(nil), cfg.Recipients...)
+	case !cfg.Plaintext:
+		return nil, newErr(ErrInvalid, "config", "", "", "no encryption configured: set Recipients or Passphrase, or Plaintext to store backups unencrypted")
+	}
+	m.recipKind = describeRecipients(m.recipients)
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.host == "" {
+		m.host, _ = os.Hostname()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.version = "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Path == modulePath && bi.Main.Version != "" {
+			m.version = bi.Main.Version
+		}
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				m.version = d.Version
+			}
+		}
+	}
+	return m, nil
+}
+
+const modulePath = "github.com/HamiGames/lucid-data"
+
+// NewLocal returns a Manager over a LocalSink in dir.
+func NewLocal(dir string, cfg Config) (*Manager, error) {
+	s, err := NewLocalSink(dir)
+	if err != nil {
+		return nil, err
+	}
+	return New(s, cfg)
+}
+
+// Sink returns the Manager's sink.
+func (m *Manager) Sink() Sink { return m.sink }
+
+// Close marks the Manager closed; calls after it fail with ErrClosed. It is
+// idempotent and does not close the sink.
+func (m *Manager) Close() error {
+	m.closed.Store(true)
+	return nil
+}
+
+func (m *Manager) check(op string) error {
+	if m.closed.Load() {
+		return &Error{Op: op, Kind: ErrClosed}
+	}
+	return nil
+}
+
+func (m *Manager) newID(t time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Backup implements Backupper. Parts are written one after the other, each
+// as one stream from its source to the sink: no temporary file, memory
+// bounded by the pipeline (see the package doc), whatever the part's
+// size. The manifest is written after the last part's object is committed.
+// On any failure — a source error, the sink failing or full, ctx cancelled
+// — the part being written is aborted, the parts already written are
+// deleted (with a context of its own if ctx is done, bounded to a minute)
+// and no manifest exists; the error names the part.
+func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions) (*Manifest, error) {
+	if err := m.check("backup"); err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 {
+		return nil, newErr(ErrInvalid, "backup", "", "", "no parts")
+	}
+	if len(parts) > maxParts {
+		return nil, newErr(ErrInvalid, "backup", "", "", "%d parts, at most %d", len(parts), maxParts)
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if !ValidName(p.Name) {
+			return nil, newErr(ErrInvalid, "backup", "", "", "bad part name %.60q", p.Name)
+		}
+		if seen[p.Name] {
+			return nil, newErr(ErrInvalid, "backup", "", p.Name, "duplicate part name")
+		}
+		if p.Source == nil {
+			return nil, newErr(ErrInvalid, "backup", "", p.Name, "nil source")
+		}
+		seen[p.Name] = true
+	}
+	start := m.now().UTC()
+	man := &Manifest{Format: ManifestFormat, Version: ManifestVersion, ID: m.newID(start),
+		Product: "lucid-data", ProductVersion: m.version, Host: m.host, Start: start}
+	if opts != nil && len(opts.Labels) > 0 {
+		man.Labels = make(map[string]string, len(opts.Labels))
+		for k, v := range opts.Labels {
+			man.Labels[k] = v
+		}
+	}
+	m.log.InfoContext(ctx, "backup: start", "backup", man.ID, "parts", len(parts))
+	var written []string
+	fail := func(err error, part string) (*Manifest, error) {
+		err = wrap(ctx, err, "backup", man.ID, part)
+		m.log.ErrorContext(ctx, "backup: failed, removing what was written", "backup", man.ID, "part", part, "err", err)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for _, o := range written {
+			if derr := m.sink.Delete(cctx, o); derr != nil {
+				m.log.WarnContext(ctx, "backup: could not remove an object of a failed backup", "backup", man.ID, "object", o, "err", derr)
+			}
+		}
+		return nil, err
+	}
+	objects := map[string]bool{}
+	for _, p := range parts {
+		pm, err := m.writePart(ctx, man.ID, p, objects)
+		if err != nil {
+			return fail(err, p.Name)
+		}
+		written = append(written, joinName(man.ID, pm.Object))
+		man.Parts = append(man.Parts, pm)
+		m.log.InfoContext(ctx, "backup: part written", "backup", man.ID, "part", p.Name,
+			"plain_bytes", pm.Plain.Size, "stored_bytes", pm.Stored.Size, "records", pm.Records)
+	}
+	man.End = m.now().UTC()
+	if man.End.Before(man.Start) {
+		man.End = man.Start // a clock stepped back must not make the manifest invalid
+	}
+	b, err := MarshalManifest(man)
+	if err != nil {
+		return fail(err, "")
+	}
+	if err := m.writeObject(ctx, joinName(man.ID, ManifestName), b); err != nil {
+		return fail(err, "")
+	}
+	m.log.InfoContext(ctx, "backup: complete", "backup", man.ID, "bytes", man.Size())
+	return man, nil
+}
+
+func (m *Manager) writeObject(ctx context.Context, name string, b []byte) error {
+	w, err := m.sink.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	return w.Commit()
+}
+
+func (m *Manager) writePart(ctx context.Context, id string, p Part, objects map[string]bool) (pm PartManifest, err error) {
+	info := p.Source.Describe()
+	if info.Kind == "" || info.Format == "" || !objRE.MatchString(info.Format) || strings.Contains(info.Format, "/") {
+		return pm, newErr(ErrInvalid, "backup", id, p.Name, "source describes no kind or a bad format %.20q", info.Format)
+	}
+	pm = PartManifest{Name: p.Name, Kind: info.Kind, Format: info.Format, FormatVersion: info.FormatVersion,
+		Source: info.Source, SourceVersion: info.SourceVersion, Meta: info.Meta,
+		Compression: string(m.comp), Encryption: "none", Recipients: m.recipKind, Start: m.now().UTC()}
+	if m.comp != None {
+		pm.Level = m.level
+	}
+	if len(m.recipients) > 0 {
+		pm.Encryption = "age"
+	}
+	pm.Object = objectName(p.Name, info.Format, m.comp, len(m.recipients) > 0)
+	if objects[pm.Object] {
+		return pm, newErr(ErrInvalid, "backup", id, p.Name, "two parts would share the object %s", pm.Object)
+	}
+	objects[pm.Object] = true
+	w, err := m.sink.Create(ctx, joinName(id, pm.Object))
+	if err != nil {
+		return pm, err
+	}
+	enc, err := newEncoder(ctx, w, m.comp, m.level, m.concurrency, m.recipients)
+	if err != nil {
+		_ = w.Abort()
+		return pm, err
+	}
+	st, err := p.Source.Stream(ctx, enc.in)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = enc.close()
+	}
+	if err != nil {
+		enc.abandon()
+		if aerr := w.Abort(); aerr != nil {
+			m.log.WarnContext(ctx, "backup: abort failed", "backup", id, "part", p.Name, "err", aerr)
+		}
+		return pm, err
+	}
+	if err := w.Commit(); err != nil {
+		return pm, err
+	}
+	pm.Stored, pm.Plain = enc.stored.digest(), enc.plain.digest()
+	pm.Records, pm.Counts = st.Records, st.Counts
+	pm.End = m.now().UTC()
+	if pm.End.Before(pm.Start) {
+		pm.End = pm.Start
+	}
+	return pm, nil
+}
+
+// List implements Backupper: the backups whose manifest is written, oldest
+// first. A manifest that does not parse is logged and left out (Open and
+// Verify of its ID report why); objects without a manifest are never
+// listed.
+func (m *Manager) List(ctx context.Context) ([]*Manifest, error) {
+	if err := m.check("list"); err != nil {
+		return nil, err
+	}
+	names, err := m.sink.List(ctx, "")
+	if err != nil {
+		return nil, wrap(ctx, err, "list", "", "")
+	}
+	var out []*Manifest
+	for _, n := range names {
+		id, obj, ok := splitName(n)
+		if !ok || obj != ManifestName {
+			continue
+		}
+		man, err := m.Open(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, wrap(ctx, err, "list", "", "")
+			}
+			m.log.WarnContext(ctx, "backup: unreadable manifest left out of the list", "backup", id, "err", err)
+			continue
+		}
+		out = append(out, man)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Open implements Backupper: it reads and checks the manifest of id
+// (ErrNotFound when there is none, ErrCorrupt when it does not parse, its
+// checksum fails or it names another backup).
+func (m *Manager) Open(ctx context.Context, id string) (*Manifest, error) {
+	if err := m.check("open"); err != nil {
+		return nil, err
+	}
+	if !ValidID(id) {
+		return nil, newErr(ErrInvalid, "open", "", "", "bad backup id %.60q", id)
+	}
+	r, err := m.sink.Open(ctx, joinName(id, ManifestName))
+	if err != nil {
+		return nil, wrap(ctx, err, "open", id, "")
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
+	if err != nil {
+		return nil, wrap(ctx, err, "open", id, "")
+	}
+	man, err := ParseManifest(b)
+	if err != nil {
+		return nil, wrap(ctx, err, "open", id, "")
+	}
+	if man.ID != id {
+		return nil, newErr(ErrCorrupt, "open", id, "", "manifest names backup %s", man.ID)
+	}
+	return man, nil
+}
+
+// Delete implements Backupper. The manifest goes first, so the backup stops
+// existing before any of its parts does; then every object of the backup
+// (those of a failed backup too, which has no manifest). ErrNotFound when
+// the sink holds nothing of id.
+func (m *Manager) Delete(ctx context.Context, id string) error {
+	if err := m.check("delete"); err != nil {
+		return err
+	}
+	if !ValidID(id) {
+		return newErr(ErrInvalid, "delete", "", "", "bad backup id %.60q", id)
+	}
+	names, err := m.sink.List(ctx, id+"/")
+	if err != nil {
+		return wrap(ctx, err, "delete", id, "")
+	}
+	if len(names) == 0 {
+		return newErr(ErrNotFound, "delete", id, "", "no such backup")
+	}
+	man := joinName(id, ManifestName)
+	for _, n := range names {
+		if n == man {
+			if err := m.sink.Delete(ctx, man); err != nil {
+				return wrap(ctx, err, "delete", id, "")
+			}
+		}
+	}
+	for _, n := range names {
+		if n != man {
+			if err := m.sink.Delete(ctx, n); err != nil {
+				return wrap(ctx, err, "delete", id, "")
+			}
+		}
+	}
+	m.log.InfoContext(ctx, "backup: deleted", "backup", id, "objects", len(names))
+	return nil
+}

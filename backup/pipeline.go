@@ -1,0 +1,343 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression is a part's compression.
+type Compression string
+
+// The compressions. Zstd is the default.
+const (
+	Zstd Compression = "zstd" // Zstandard (github.com/klauspost/compress/zstd), one frame, every core
+	Gzip Compression = "gzip" // gzip (github.com/klauspost/compress/gzip), one core
+	None Compression = "none" // stored as the source wrote it
+)
+
+func parseCompression(s string) (Compression, error) {
+	switch Compression(s) {
+	case "", Zstd:
+		return Zstd, nil
+	case Gzip, None:
+		return Compression(s), nil
+	}
+	return "", newErr(ErrInvalid, "config", "", "", "unknown compression %.20q (zstd, gzip, none)", s)
+}
+
+func (c Compression) ext() string {
+	switch c {
+	case Zstd:
+		return ".zst"
+	case Gzip:
+		return ".gz"
+	}
+	return ""
+}
+
+// Memory bound of the pipeline, per part being written: the zstd encoder
+// holds at most concurrency blocks in flight, each with its window
+// (zstdWindow) and block buffers; age holds one 64 KiB chunk; the sink's
+// own buffer comes on top (local: none; S3: PartSize × (Concurrency+1)).
+// Reading holds the decoder's window (zstdMaxWindow caps what a hostile or
+// corrupt stream may ask for) and zstdDecoders blocks.
+const (
+	zstdWindow    = 4 << 20
+	zstdMaxWindow = 64 << 20
+	zstdDecoders  = 2
+)
+
+// defaultLevel returns the level used when Config.Level is 0.
+func defaultLevel(c Compression) int {
+	switch c {
+	case Zstd:
+		return 3
+	case Gzip:
+		return 6
+	}
+	return 0
+}
+
+func checkLevel(c Compression, level int) error {
+	switch c {
+	case Zstd:
+		if level < 1 || level > 22 {
+			return newErr(ErrInvalid, "config", "", "", "zstd level %d (1..22)", level)
+		}
+	case Gzip:
+		if level < 1 || level > 9 {
+			return newErr(ErrInvalid, "config", "", "", "gzip level %d (1..9)", level)
+		}
+	case None:
+		if level != 0 {
+			return newErr(ErrInvalid, "config", "", "", "a level without compression")
+		}
+	}
+	return nil
+}
+
+// digester counts and hashes what passes through it.
+type digester struct {
+	h hash.Hash
+	n int64
+}
+
+func newDigester() *digester { return &digester{h: sha256.New()} }
+
+func (d *digester) Write(p []byte) (int, error) {
+	d.h.Write(p)
+	d.n += int64(len(p))
+	return len(p), nil
+}
+
+func (d *digester) digest() Digest {
+	return Digest{Size: d.n, SHA256: hex.EncodeToString(d.h.Sum(nil))}
+}
+
+// teeWriter writes to w and then hashes what w accepted.
+type teeWriter struct {
+	w io.Writer
+	d *digester
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.d.Write(p[:n])
+	return n, err
+}
+
+// ctxWriter fails writes once ctx is done, so a source that does not watch
+// ctx itself still stops at its next write.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// ctxReader fails reads once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// encoder is the write side of one part: source → plain digest →
+// compression → age → stored digest → sink.
+type encoder struct {
+	in     io.Writer // what the source writes to
+	plain  *digester
+	stored *digester
+	comp   io.WriteCloser // nil for None
+	enc    io.WriteCloser // nil without encryption
+}
+
+func newEncoder(ctx context.Context, dst io.Writer, c Compression, level, concurrency int, recipients []age.Recipient) (*encoder, error) {
+	e := &encoder{plain: newDigester(), stored: newDigester()}
+	var w io.Writer = teeWriter{w: dst, d: e.stored}
+	if len(recipients) > 0 {
+		aw, err := age.Encrypt(w, recipients...)
+		if err != nil {
+			return nil, newErr(ErrInvalid, "encrypt", "", "", "%v", err)
+		}
+		e.enc, w = aw, aw
+	}
+	switch c {
+	case Zstd:
+		zw, err := zstd.NewWriter(w,
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(concurrency),
+			zstd.WithWindowSize(zstdWindow),
+			zstd.WithConcurrentBlocks(concurrency > 1),
+		)
+		if err != nil {
+			return nil, newErr(ErrInvalid, "compress", "", "", "%v", err)
+		}
+		e.comp, w = zw, zw
+	case Gzip:
+		gw, err := gzip.NewWriterLevel(w, level)
+		if err != nil {
+			return nil, newErr(ErrInvalid, "compress", "", "", "%v", err)
+		}
+		e.comp, w = gw, gw
+	}
+	e.in = ctxWriter{ctx: ctx, w: teeWriter{w: w, d: e.plain}}
+	return e, nil
+}
+
+// close flushes compression and encryption; the sink's object is not
+// committed here.
+func (e *encoder) close() error {
+	var err error
+	if e.comp != nil {
+		err = e.comp.Close()
+		e.comp = nil
+	}
+	if e.enc != nil {
+		if cerr := e.enc.Close(); err == nil {
+			err = cerr
+		}
+		e.enc = nil
+	}
+	return err
+}
+
+// abandon releases the encoder's goroutines after a failure.
+func (e *encoder) abandon() {
+	if zw, ok := e.comp.(*zstd.Encoder); ok {
+		// Reset to a discarding writer, then Close, stops the workers
+		// without writing to the broken sink.
+		zw.Reset(io.Discard)
+		_ = zw.Close()
+	}
+	e.comp, e.enc = nil, nil
+}
+
+// decoder is the read side of one part: sink → stored digest → age →
+// decompression → plain digest → consumer.
+type decoder struct {
+	out    io.Reader
+	stored *digester
+	plain  *digester
+	zr     *zstd.Decoder
+	src    io.Reader
+}
+
+// errKeyMismatch marks an age header no identity opens.
+var errKeyMismatch = errors.New("no identity matches the part's recipients")
+
+func newDecoder(ctx context.Context, src io.Reader, p PartManifest, identities []age.Identity) (*decoder, error) {
+	d := &decoder{stored: newDigester(), plain: newDigester()}
+	d.src = io.TeeReader(ctxReader{ctx: ctx, r: src}, d.stored)
+	r := d.src
+	switch p.Encryption {
+	case "age":
+		if len(identities) == 0 {
+			return d, newErr(ErrKey, "decrypt", "", p.Name, "the part is encrypted (%s) and no identity or passphrase is configured", p.Recipients)
+		}
+		ar, err := age.Decrypt(r, identities...)
+		if err != nil {
+			var nm *age.NoIdentityMatchError
+			if errors.As(err, &nm) {
+				return d, &Error{Op: "decrypt", Part: p.Name, Kind: ErrKey, Err: errKeyMismatch}
+			}
+			return d, &Error{Op: "decrypt", Part: p.Name, Kind: ErrCorrupt, Msg: "age header", Err: err}
+		}
+		r = ar
+	case "none":
+	default:
+		return d, newErr(ErrUnsupported, "decrypt", "", p.Name, "encryption %.20q", p.Encryption)
+	}
+	switch Compression(p.Compression) {
+	case Zstd:
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(zstdDecoders), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return d, &Error{Op: "decompress", Part: p.Name, Kind: ErrCorrupt, Err: err}
+		}
+		d.zr, r = zr, zr
+	case Gzip:
+		gr, err := gzip.NewReader(r)
+		if err != nil {
+			return d, &Error{Op: "decompress", Part: p.Name, Kind: ErrCorrupt, Err: err}
+		}
+		gr.Multistream(false)
+		r = gr
+	case None:
+	default:
+		return d, newErr(ErrUnsupported, "decompress", "", p.Name, "compression %.20q", p.Compression)
+	}
+	d.out = io.TeeReader(r, d.plain)
+	return d, nil
+}
+
+// finish reads what the consumer left (a tar reader stops before the
+// archive's zero padding) so both digests cover the whole part, and checks
+// the stored stream ended where the compressed one did.
+func (d *decoder) finish() error {
+	if d.out != nil {
+		if _, err := io.Copy(io.Discard, d.out); err != nil {
+			return err
+		}
+	}
+	return d.drainStored()
+}
+
+// drainStored reads the stored stream to its end, so its digest covers all
+// of it whatever failed above it.
+func (d *decoder) drainStored() error {
+	_, err := io.Copy(io.Discard, d.src)
+	return err
+}
+
+func (d *decoder) close() {
+	if d.zr != nil {
+		d.zr.Close()
+		d.zr = nil
+	}
+}
+
+func defaultConcurrency(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+// objectName returns the object a part is stored as: its name, the
+// source's format and the extensions of the tools that read it back
+// (volume.tar.zst.age).
+func objectName(part, format string, c Compression, encrypted bool) string {
+	s := part
+	if format != "" {
+		s += "." + format
+	}
+	s += c.ext()
+	if encrypted {
+		s += ".age"
+	}
+	return s
+}
+
+func describeRecipients(rs []age.Recipient) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	if _, ok := rs[0].(*age.ScryptRecipient); ok {
+		return "scrypt"
+	}
+	kinds := ""
+	for _, r := range rs {
+		k := fmt.Sprintf("%T", r)
+		switch r.(type) {
+		case *age.X25519Recipient:
+			k = "x25519"
+		}
+		if kinds == "" {
+			kinds = k
+		} else if kinds != k {
+			kinds = "mixed"
+		}
+	}
+	return kinds
+}
