@@ -376,7 +376,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 		b.requests.Add(1)
 		b.flushed.Add(uint64(len(pending)))
 		status, err := b.c.callStatus(b.ctx, "bulk", "", esapi.BulkRequest{
-			Index: index, Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
+			Index: seg(index), Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
 		}, &w.resp)
 		if err != nil {
 			// Unless the engine answered 2xx (so it read the whole body)

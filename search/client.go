@@ -374,7 +374,8 @@ func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out a
 }
 
 // rawRequest is a request esapi has no struct for on this engine (OpenSearch
-// point in time, ISM) or that the SDK builds itself.
+// point in time, ISM) or that the SDK builds itself. Its path is already
+// escaped: every name in it went through seg.
 type rawRequest struct {
 	method string
 	path   string
@@ -392,8 +393,11 @@ func (r rawRequest) Do(ctx context.Context, t esapi.Transport) (*esapi.Response,
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	u := &url.URL{Path: r.path, RawQuery: r.query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	u := r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
 		return nil, err
 	}

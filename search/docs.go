@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/url"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -65,8 +64,9 @@ type Document struct {
 // maxIDBytes is the engines' limit on document ids.
 const maxIDBytes = 512
 
-// checkDoc validates the index and id of a single-document call and
-// returns the id escaped for the URL path.
+// checkDoc validates the index (one name, never a pattern) and id of a
+// single-document call and returns the id escaped for the URL path, as
+// index names are (seg).
 func checkDoc(op, index, id string, needID bool) (string, error) {
 	if err := validateName(op, index); err != nil {
 		return "", err
@@ -77,7 +77,7 @@ func checkDoc(op, index, id string, needID bool) (string, error) {
 	if len(id) > maxIDBytes {
 		return "", invalidf(op, "document id is %d bytes, longer than %d", len(id), maxIDBytes)
 	}
-	return url.PathEscape(id), nil
+	return seg(id), nil
 }
 
 // encodeDoc marshals a document; json.RawMessage and []byte must hold a
@@ -117,7 +117,7 @@ func optInt(p *int64) *int {
 
 // Index writes doc (a struct, map, json.RawMessage or []byte holding a JSON
 // object) under id, or under an engine-generated id when id is empty.
-// index may be an index or a write alias.
+// index may be an index or a write alias, one name (never a pattern).
 func (c *Client) Index(ctx context.Context, index, id string, doc any, o *WriteOptions) (*WriteResult, error) {
 	eid, err := checkDoc("index", index, id, false)
 	if err != nil {
@@ -131,7 +131,7 @@ func (c *Client) Index(ctx context.Context, index, id string, doc any, o *WriteO
 		o = &WriteOptions{}
 	}
 	r := esapi.IndexRequest{
-		Index: index, DocumentID: eid, Body: bytes.NewReader(body), Refresh: string(o.Refresh),
+		Index: seg(index), DocumentID: eid, Body: bytes.NewReader(body), Refresh: string(o.Refresh),
 		IfSeqNo: optInt(o.IfSeqNo), IfPrimaryTerm: optInt(o.IfPrimaryTerm), Routing: o.Routing,
 	}
 	if o.Create {
@@ -152,7 +152,7 @@ func (c *Client) Get(ctx context.Context, index, id string, dst any) (*Document,
 		return nil, err
 	}
 	var d Document
-	if err := c.call(ctx, "get", index, esapi.GetRequest{Index: index, DocumentID: eid}, &d); err != nil {
+	if err := c.call(ctx, "get", index, esapi.GetRequest{Index: seg(index), DocumentID: eid}, &d); err != nil {
 		return nil, err
 	}
 	if dst != nil {
@@ -181,7 +181,7 @@ func (c *Client) Update(ctx context.Context, index, id string, partial any, o *W
 	}
 	var res WriteResult
 	err = c.call(ctx, "update", index, esapi.UpdateRequest{
-		Index: index, DocumentID: eid, Body: bytes.NewReader(body), Refresh: string(o.Refresh),
+		Index: seg(index), DocumentID: eid, Body: bytes.NewReader(body), Refresh: string(o.Refresh),
 		IfSeqNo: optInt(o.IfSeqNo), IfPrimaryTerm: optInt(o.IfPrimaryTerm), Routing: o.Routing,
 	}, &res)
 	if err != nil {
@@ -202,7 +202,7 @@ func (c *Client) Delete(ctx context.Context, index, id string, o *WriteOptions) 
 	}
 	var res WriteResult
 	err = c.call(ctx, "delete", index, esapi.DeleteRequest{
-		Index: index, DocumentID: eid, Refresh: string(o.Refresh),
+		Index: seg(index), DocumentID: eid, Refresh: string(o.Refresh),
 		IfSeqNo: optInt(o.IfSeqNo), IfPrimaryTerm: optInt(o.IfPrimaryTerm), Routing: o.Routing,
 	}, &res)
 	if err != nil {

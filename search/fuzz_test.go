@@ -1,10 +1,17 @@
 package search
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
 // FuzzEscapeQueryString checks that escaped text has no unescaped
@@ -148,6 +155,80 @@ func FuzzSearchResponse(f *testing.F) {
 		}
 		if !reflect.DeepEqual(*got, want) {
 			t.Fatalf("read\n%+v\nencoding/json\n%+v", *got, want)
+		}
+	})
+}
+
+// captureTransport records the request esapi built and sends nothing.
+type captureTransport struct{ req *http.Request }
+
+var errCaptured = errors.New("captured")
+
+func (c *captureTransport) Perform(req *http.Request) (*http.Response, error) {
+	c.req = req
+	return nil, errCaptured
+}
+
+// FuzzPathSegment checks the escaping of names and ids in URL paths: seg
+// emits only unreserved bytes and %XX, decodes back to its input, and goes
+// on the wire verbatim through esapi's own path building (index, document
+// id) and rawRequest's, so the engine, decoding each segment once, reads
+// exactly the name given. For names lucidkeys.ValidateIndexName accepts it
+// also checks that the decoded target is that one name: never a pattern,
+// list, exclusion or "_all".
+func FuzzPathSegment(f *testing.F) {
+	for _, s := range []string{"lucid-sessions-2026.10", "%5fall", "a,b", "a/b", "a?b#c", "a b", "a+b=c&d@e", "日本", "\xff", "", "~._-"} {
+		f.Add(s, "id/1?x")
+	}
+	f.Fuzz(func(t *testing.T, name, id string) {
+		e := seg(name)
+		for i := 0; i < len(e); i++ {
+			switch c := e[i]; {
+			case unreserved(c):
+			case c == '%' && i+2 < len(e) && strings.ContainsRune("0123456789ABCDEF", rune(e[i+1])) && strings.ContainsRune("0123456789ABCDEF", rune(e[i+2])):
+				i += 2
+			default:
+				t.Fatalf("seg(%q) = %q has byte %q", name, e, c)
+			}
+		}
+		if back, err := url.PathUnescape(e); err != nil || back != name {
+			t.Fatalf("seg(%q) = %q decodes to %q, %v", name, e, back, err)
+		}
+		if name == "" || id == "" {
+			return // esapi refuses empty path parts itself
+		}
+		ei := seg(id)
+		var ct captureTransport
+		ctx := context.Background()
+		want := "/" + e + "/_doc/" + ei
+		if _, err := (esapi.GetRequest{Index: e, DocumentID: ei}).Do(ctx, &ct); !errors.Is(err, errCaptured) {
+			t.Fatalf("esapi get %q/%q: %v", name, id, err)
+		}
+		if got := ct.req.URL.EscapedPath(); got != want {
+			t.Fatalf("esapi sends %q for %q/%q, want %q", got, name, id, want)
+		}
+		parts := strings.Split(strings.TrimPrefix(ct.req.URL.EscapedPath(), "/"), "/")
+		gotName, err1 := url.PathUnescape(parts[0])
+		gotID, err2 := url.PathUnescape(parts[len(parts)-1])
+		if len(parts) != 3 || err1 != nil || err2 != nil || gotName != name || gotID != id {
+			t.Fatalf("engine would read %q as index %q, id %q", want, gotName, gotID)
+		}
+		if _, err := (esapi.IndicesDeleteRequest{Index: []string{e}}).Do(ctx, &ct); !errors.Is(err, errCaptured) {
+			t.Fatalf("esapi delete %q: %v", name, err)
+		}
+		if got := ct.req.URL.EscapedPath(); got != "/"+e {
+			t.Fatalf("esapi deletes %q for %q", got, name)
+		}
+		if _, err := raw("GET", "/"+e+"/_settings", url.Values{"x": {"1"}}, nil).Do(ctx, &ct); !errors.Is(err, errCaptured) {
+			t.Fatalf("raw %q: %v", name, err)
+		}
+		if got := ct.req.URL.EscapedPath(); got != "/"+e+"/_settings" || ct.req.URL.RawQuery != "x=1" {
+			t.Fatalf("raw sends %q ? %q for %q", got, ct.req.URL.RawQuery, name)
+		}
+		if lucidkeys.ValidateIndexName(name) == nil {
+			if strings.ContainsAny(gotName, "%*,/?#") || strings.ContainsAny(gotName[:1], "-_+") {
+				t.Fatalf("valid name %q reaches the engine as %q", name, gotName)
+			}
 		}
 	})
 }

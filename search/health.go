@@ -63,7 +63,7 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	}
 	pattern := c.cfg.IndexPrefix + "lucid-*"
 	if err := c.call(ctx, "health", pattern, esapi.IndicesStatsRequest{
-		Index: []string{pattern}, Metric: []string{"docs", "store"},
+		Index: []string{seg(pattern)}, Metric: []string{"docs", "store"},
 	}, &st); err != nil {
 		return nil, err
 	}

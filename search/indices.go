@@ -19,17 +19,8 @@ type IndexSpec struct {
 	Aliases  map[string]any `json:"aliases,omitempty"`
 }
 
-// validateName checks an index or alias name with lucidkeys'
-// Elasticsearch naming rules, so wildcards, commas and path characters
-// never reach a URL.
-func validateName(op, name string) error {
-	if err := lucidkeys.ValidateIndexName(name); err != nil {
-		return wrapInvalid(op, "", err)
-	}
-	return nil
-}
-
-// CreateIndex creates the index name. An existing index is ErrConflict.
+// CreateIndex creates the index name (one name, never a pattern: see
+// DeleteIndex). An existing index is ErrConflict.
 func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) error {
 	if err := validateName("create index", name); err != nil {
 		return err
@@ -38,16 +29,20 @@ func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) e
 	if err != nil {
 		return err
 	}
-	return c.call(ctx, "create index", name, esapi.IndicesCreateRequest{Index: name, Body: bytes.NewReader(body)}, nil)
+	return c.call(ctx, "create index", name, esapi.IndicesCreateRequest{Index: seg(name), Body: bytes.NewReader(body)}, nil)
 }
 
-// DeleteIndex deletes the index name (never a pattern: wildcards are
-// rejected as ErrInvalid). A missing index is ErrNotFound.
+// DeleteIndex deletes the index name, never a pattern or list, whatever the
+// engine's action.destructive_requires_name: '*', ',', '%', a leading '-',
+// '_' or '+' ("_all", exclusions) and path characters are refused with
+// ErrInvalid before any request (lucidkeys.ValidateIndexName), and the name
+// is percent-escaped as one path segment, so the engine deletes at most the
+// index of exactly that name. A missing index is ErrNotFound.
 func (c *Client) DeleteIndex(ctx context.Context, name string) error {
 	if err := validateName("delete index", name); err != nil {
 		return err
 	}
-	if err := c.call(ctx, "delete index", name, esapi.IndicesDeleteRequest{Index: []string{name}}, nil); err != nil {
+	if err := c.call(ctx, "delete index", name, esapi.IndicesDeleteRequest{Index: []string{seg(name)}}, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -61,12 +56,13 @@ func (c *Client) DeleteIndex(ctx context.Context, name string) error {
 	return nil
 }
 
-// IndexExists reports whether an index or alias called name exists.
+// IndexExists reports whether an index or alias called exactly name exists
+// (never a pattern: see DeleteIndex).
 func (c *Client) IndexExists(ctx context.Context, name string) (bool, error) {
 	if err := validateName("index exists", name); err != nil {
 		return false, err
 	}
-	err := c.call(ctx, "index exists", name, esapi.IndicesExistsRequest{Index: []string{name}}, nil)
+	err := c.call(ctx, "index exists", name, esapi.IndicesExistsRequest{Index: []string{seg(name)}}, nil)
 	switch {
 	case err == nil:
 		return true, nil
@@ -76,12 +72,13 @@ func (c *Client) IndexExists(ctx context.Context, name string) (bool, error) {
 	return false, err
 }
 
-// Refresh makes recent writes to index (a name or alias) visible to search.
+// Refresh makes recent writes to index (one name or alias, never a
+// pattern: see DeleteIndex) visible to search.
 func (c *Client) Refresh(ctx context.Context, index string) error {
 	if err := validateName("refresh", index); err != nil {
 		return err
 	}
-	return c.call(ctx, "refresh", index, esapi.IndicesRefreshRequest{Index: []string{index}}, nil)
+	return c.call(ctx, "refresh", index, esapi.IndicesRefreshRequest{Index: []string{seg(index)}}, nil)
 }
 
 // MonthlyIndex returns the index, under the configured prefix, holding
@@ -190,7 +187,7 @@ func (c *Client) EnsureTemplates(ctx context.Context, entities ...string) error 
 		if err != nil {
 			return err
 		}
-		if err := c.call(ctx, "put template", name, esapi.IndicesPutIndexTemplateRequest{Name: name, Body: bytes.NewReader(body)}, nil); err != nil {
+		if err := c.call(ctx, "put template", name, esapi.IndicesPutIndexTemplateRequest{Name: seg(name), Body: bytes.NewReader(body)}, nil); err != nil {
 			return err
 		}
 	}
@@ -209,7 +206,7 @@ func (c *Client) DeleteTemplates(ctx context.Context, entities ...string) error 
 		if err != nil {
 			return err
 		}
-		err = c.call(ctx, "delete template", name, esapi.IndicesDeleteIndexTemplateRequest{Name: name}, nil)
+		err = c.call(ctx, "delete template", name, esapi.IndicesDeleteIndexTemplateRequest{Name: seg(name)}, nil)
 		if err != nil && !isStatus(err, 404) {
 			return err
 		}
@@ -274,7 +271,7 @@ func (c *Client) Rollover(ctx context.Context, entity string) (string, error) {
 		return "", err
 	}
 	var holders map[string]any
-	err = c.call(ctx, "rollover", write, esapi.IndicesGetAliasRequest{Name: []string{write}}, &holders)
+	err = c.call(ctx, "rollover", write, esapi.IndicesGetAliasRequest{Name: []string{seg(write)}}, &holders)
 	if err != nil && !isStatus(err, 404) {
 		return "", err
 	}

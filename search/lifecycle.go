@@ -104,13 +104,13 @@ func (c *Client) EnsureLifecyclePolicy(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.call(ctx, "put ilm policy", name, raw("PUT", "/_ilm/policy/"+name, nil, body), nil)
+		return c.call(ctx, "put ilm policy", name, raw("PUT", "/_ilm/policy/"+seg(name), nil, body), nil)
 	case c.ism:
 		body, err := jsonBody("put ism policy", ISMPolicy(c.cfg.IndexPrefix+"lucid-*"))
 		if err != nil {
 			return err
 		}
-		path := "/_plugins/_ism/policies/" + name
+		path := "/_plugins/_ism/policies/" + seg(name)
 		var cur struct {
 			SeqNo       *int64 `json:"_seq_no"`
 			PrimaryTerm *int64 `json:"_primary_term"`
@@ -172,7 +172,7 @@ func (c *Client) PlanLifecycle(ctx context.Context) (*LifecyclePlan, error) {
 		Settings map[string]string `json:"settings"`
 	}
 	q := url.Values{"flat_settings": {"true"}, "allow_no_indices": {"true"}, "expand_wildcards": {"open"}}
-	if err := c.call(ctx, "plan lifecycle", pattern, raw("GET", "/"+pattern+"/_settings", q, nil), &settings); err != nil {
+	if err := c.call(ctx, "plan lifecycle", pattern, raw("GET", "/"+seg(pattern)+"/_settings", q, nil), &settings); err != nil {
 		return nil, err
 	}
 	var stats struct {
@@ -184,7 +184,7 @@ func (c *Client) PlanLifecycle(ctx context.Context) (*LifecyclePlan, error) {
 			} `json:"primaries"`
 		} `json:"indices"`
 	}
-	if err := c.call(ctx, "plan lifecycle", pattern, raw("GET", "/"+pattern+"/_stats/segments", nil, nil), &stats); err != nil {
+	if err := c.call(ctx, "plan lifecycle", pattern, raw("GET", "/"+seg(pattern)+"/_stats/segments", nil, nil), &stats); err != nil {
 		return nil, err
 	}
 	for name, s := range settings {
@@ -273,13 +273,13 @@ func (c *Client) applyIndex(ctx context.Context, il *IndexLifecycle) error {
 	}
 	if len(set) > 0 {
 		body, _ := json.Marshal(set)
-		if err := c.call(ctx, "lifecycle settings", il.Index, raw("PUT", "/"+il.Index+"/_settings", nil, body), nil); err != nil {
+		if err := c.call(ctx, "lifecycle settings", il.Index, raw("PUT", "/"+seg(il.Index)+"/_settings", nil, body), nil); err != nil {
 			return err
 		}
 	}
 	if slices.Contains(il.Actions, ActionForceMerge) {
 		q := url.Values{"max_num_segments": {"1"}}
-		if err := c.call(ctx, "lifecycle force merge", il.Index, raw("POST", "/"+il.Index+"/_forcemerge", q, nil), nil); err != nil {
+		if err := c.call(ctx, "lifecycle force merge", il.Index, raw("POST", "/"+seg(il.Index)+"/_forcemerge", q, nil), nil); err != nil {
 			return err
 		}
 		// Release the merged-away segments now, so the next plan sees one.

@@ -127,28 +127,17 @@ func (r *searchResponse) result() *SearchResult {
 	return &r.out
 }
 
-// validateTarget checks a search target: an index, alias or pattern
-// ('*' allowed), or a comma-separated list of them.
-func validateTarget(op, target string) error {
-	if target == "" {
-		return invalidf(op, "search target is empty")
-	}
-	for part := range strings.SplitSeq(target, ",") {
-		if err := validateName(op, strings.ReplaceAll(part, "*", "x")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Search runs req against index (an index, alias or pattern such as
-// "lucid-sessions-*"; several comma-separated).
+// Search runs req against index, which may be a pattern: an index, alias
+// or '*' pattern such as "lucid-sessions-*", or several comma-separated,
+// as lucidkeys.ValidateIndexPattern allows ('%', "_all", exclusions and
+// empty parts are ErrInvalid). It is escaped as one path segment, so the
+// engine reads exactly that pattern.
 func (c *Client) Search(ctx context.Context, index string, req SearchRequest) (*SearchResult, error) {
 	if err := validateTarget("search", index); err != nil {
 		return nil, err
 	}
 	t := true
-	res, err := c.search(ctx, "search", index, esapi.SearchRequest{Index: []string{index}, AllowNoIndices: &t}, &req, "", "")
+	res, err := c.search(ctx, "search", index, esapi.SearchRequest{Index: []string{seg(index)}, AllowNoIndices: &t}, &req, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -415,8 +404,9 @@ func (c *Client) Scan(ctx context.Context, index string, o ScanOptions) iter.Seq
 	}
 }
 
-// OpenPointInTime opens a point in time on index for keepAlive and returns
-// its id; engines without point in time answer ErrUnsupported.
+// OpenPointInTime opens a point in time on index (a name, alias or pattern,
+// as for Search) for keepAlive and returns its id; engines without point in
+// time answer ErrUnsupported.
 func (c *Client) OpenPointInTime(ctx context.Context, index string, keepAlive time.Duration) (string, error) {
 	if err := validateTarget("open point in time", index); err != nil {
 		return "", err
@@ -426,12 +416,12 @@ func (c *Client) OpenPointInTime(ctx context.Context, index string, keepAlive ti
 		ID    string `json:"id"`     // Elasticsearch
 		PitID string `json:"pit_id"` // OpenSearch
 	}
-	path := "/" + index + "/_pit"
+	path := "/" + seg(index) + "/_pit"
 	if c.product == ProductOpenSearch {
 		if c.major < 2 || (c.major == 2 && c.minor < 4) {
 			return "", &Error{Op: "open point in time", Index: index, Reason: "OpenSearch " + c.version + " has no point in time (2.4+)", kind: ErrUnsupported}
 		}
-		path = "/" + index + "/_search/point_in_time"
+		path = "/" + seg(index) + "/_search/point_in_time"
 	}
 	if err := c.call(ctx, "open point in time", index, raw("POST", path, q, nil), &res); err != nil {
 		return "", err
