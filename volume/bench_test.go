@@ -3,6 +3,7 @@ package volume
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -294,4 +295,43 @@ func BenchmarkVolumeOps(b *testing.B) {
 			}
 		}
 	})
+}
+
+var tickTreeOnce sync.Once
+
+// benchTickManager is a manager whose one volume, "chunks", holds the
+// 200,000-file tree of BenchmarkUsage's shape.
+func benchTickManager(b *testing.B) *VolumeManager {
+	root := filepath.Join(os.TempDir(), "lucid-volume-bench-monitor")
+	var err error
+	tickTreeOnce.Do(func() { err = buildTree(filepath.Join(root, "chunks", "data"), 20, 50, 200, 1024) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(Config{Root: root})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Create(context.Background(), "chunks", lucidkeys.VolumeChunks, 0); err != nil && !errors.Is(err, ErrExists) {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkMonitorTick is the cost of one monitor tick over a volume of
+// 200,000 files, after the monitor's first round.
+func BenchmarkMonitorTick(b *testing.B) {
+	m := benchTickManager(b)
+	mon := m.NewMonitor(MonitorOptions{OnEvent: func(Event) {}})
+	defer mon.Stop()
+	ctx := context.Background()
+	if _, err := mon.Check(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := mon.Check(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

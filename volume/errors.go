@@ -1,41 +1,60 @@
 package volume
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"syscall"
+
+	"github.com/HamiGames/lucid-data/errkind"
 )
 
 // Sentinel errors. Every error returned by this package wraps at most one of
 // them (plus, where there is one, the underlying cause such as an
 // *os.PathError), so callers test with errors.Is and still reach the cause
-// with errors.As. Messages start with "volume: ".
+// with errors.As. Messages start with "volume: ". Each sentinel belongs to
+// an errkind.Kind, so errors.Is(err, errkind.NotFound) and errkind.Of(err)
+// work across the SDK. A call stopped by its ctx returns an error matching
+// context.Canceled or context.DeadlineExceeded (and so errkind.Canceled or
+// errkind.DeadlineExceeded), never one of these sentinels.
 var (
-	// ErrNotFound: the volume (or a file named in a call) does not exist.
-	ErrNotFound = errors.New("volume: not found")
-	// ErrExists: a volume with that name, or a migration target, already exists.
-	ErrExists = errors.New("volume: already exists")
-	// ErrNotEmpty: Delete without force on a volume that holds data.
-	ErrNotEmpty = errors.New("volume: not empty")
-	// ErrQuotaExceeded: a reservation or check would take the volume past its
-	// quota, or the filesystem has not enough space left for it.
-	ErrQuotaExceeded = errors.New("volume: quota exceeded")
-	// ErrNoSpace: the filesystem holding the volume has not enough available
-	// space (or no free inodes) for a reservation, whatever the quota says.
-	ErrNoSpace = errors.New("volume: no space left on filesystem")
-	// ErrInvalid: bad input — a malformed name, type, size or option. It also
-	// matches lucidkeys.ErrInvalid when the name or type check failed there.
-	ErrInvalid = errors.New("volume: invalid argument")
-	// ErrUnsupported: the operating system or filesystem cannot do what was
-	// asked (hard quotas without project quotas, defragment without a tool,
-	// disk statistics for a device-less filesystem). The message says why.
-	ErrUnsupported = errors.New("volume: unsupported")
-	// ErrUnsafePath: an archive entry or a path would escape its target
-	// directory (absolute path, "..", a symlink or hard link pointing outside,
-	// a symlink on the way), or is a device file.
-	ErrUnsafePath = errors.New("volume: unsafe path")
-	// ErrCorrupt: stored data does not match what was expected — unreadable
-	// metadata, a malformed archive, a checksum mismatch after a copy.
-	ErrCorrupt = errors.New("volume: corrupt data")
+	// ErrNotFound (errkind.NotFound): the volume (or a file named in a
+	// call) does not exist.
+	ErrNotFound = errkind.New(errkind.NotFound, "volume: not found")
+	// ErrExists (errkind.AlreadyExists): a volume with that name, or a
+	// migration target, already exists.
+	ErrExists = errkind.New(errkind.AlreadyExists, "volume: already exists")
+	// ErrNotEmpty (errkind.FailedPrecondition): Delete without force on a
+	// volume that holds data.
+	ErrNotEmpty = errkind.New(errkind.FailedPrecondition, "volume: not empty")
+	// ErrQuotaExceeded (errkind.ResourceExhausted): a reservation, check or
+	// resize would take the volume past its quota, or a write hit the
+	// kernel's quota (EDQUOT).
+	ErrQuotaExceeded = errkind.New(errkind.ResourceExhausted, "volume: quota exceeded")
+	// ErrNoSpace (errkind.ResourceExhausted): the filesystem holding the
+	// volume has not enough available space (or no free inodes) for a
+	// reservation, whatever the quota says, or a write failed with ENOSPC.
+	ErrNoSpace = errkind.New(errkind.ResourceExhausted, "volume: no space left on filesystem")
+	// ErrInvalid (errkind.InvalidArgument): bad input — a malformed name,
+	// type, size or option. It also matches lucidkeys.ErrInvalid when the
+	// name or type check failed there.
+	ErrInvalid = errkind.New(errkind.InvalidArgument, "volume: invalid argument")
+	// ErrUnsupported (errkind.Unimplemented): the operating system or
+	// filesystem cannot do what was asked (hard quotas or quota accounting
+	// without project quotas, defragment without a tool, disk statistics
+	// for a device-less filesystem). The message says why.
+	ErrUnsupported = errkind.New(errkind.Unimplemented, "volume: unsupported")
+	// ErrUnsafePath (errkind.InvalidArgument): an archive entry or a path
+	// would escape its target directory (absolute path, "..", a symlink or
+	// hard link pointing outside, a symlink on the way), or is a device
+	// file.
+	ErrUnsafePath = errkind.New(errkind.InvalidArgument, "volume: unsafe path")
+	// ErrCorrupt (errkind.DataLoss): stored data does not match what was
+	// expected — unreadable metadata, a malformed archive, a checksum
+	// mismatch after a copy.
+	ErrCorrupt = errkind.New(errkind.DataLoss, "volume: corrupt data")
+	// ErrClosed (errkind.Closed): a call on a Monitor after its Close.
+	ErrClosed = errkind.New(errkind.Closed, "volume: closed")
 )
 
 // volErr is an error that matches a sentinel and keeps an optional cause.
@@ -82,8 +101,15 @@ func ioErr(cause error, format string, args ...any) error {
 		return cause
 	}
 	msg := fmt.Sprintf(format, args...)
-	if errors.Is(cause, errNotExist) {
+	switch {
+	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
+		// The caller's ctx: reported as itself, never as a sentinel.
+	case errors.Is(cause, errNotExist):
 		return &volErr{kind: ErrNotFound, msg: msg, cause: cause}
+	case errors.Is(cause, syscall.ENOSPC):
+		return &volErr{kind: ErrNoSpace, msg: msg, cause: cause}
+	case errors.Is(cause, syscall.EDQUOT):
+		return &volErr{kind: ErrQuotaExceeded, msg: msg, cause: cause}
 	}
 	return &ioError{msg: msg, cause: cause}
 }

@@ -196,6 +196,9 @@ func (m *VolumeManager) Get(ctx context.Context, name string) (Volume, error) {
 // is unreadable makes List fail with ErrCorrupt naming it. A missing root
 // gives an empty list.
 func (m *VolumeManager) List(ctx context.Context) ([]Volume, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ioErr(err, "list %s", m.cfg.Root)
+	}
 	ents, err := os.ReadDir(m.cfg.Root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -177,7 +177,7 @@ func (mon *Monitor) Check(ctx context.Context) ([]Event, error) {
 	mon.mu.Lock()
 	defer mon.mu.Unlock()
 	if mon.closed {
-		return nil, newErr(ErrInvalid, "monitor is stopped")
+		return nil, newErr(ErrClosed, "monitor is closed")
 	}
 	var vols []Volume
 	if len(mon.opts.Volumes) == 0 {

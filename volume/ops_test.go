@@ -374,7 +374,7 @@ func TestMonitorChannelStartStop(t *testing.T) {
 	mon.Stop()
 	for range mon.Events() { // closed by Stop
 	}
-	if _, err := mon.Check(ctx); !errors.Is(err, ErrInvalid) {
+	if _, err := mon.Check(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("check after stop: %v", err)
 	}
 	// Stop without Start, and a monitor whose reader is gone.
