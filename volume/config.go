@@ -25,7 +25,7 @@ const (
 	EnvWarningThreshold = "WARNING_THRESHOLD"   // percent, e.g. "80"
 )
 
-// Config configures a VolumeManager. The zero value is valid and means the
+// Config configures a DirManager. The zero value is valid and means the
 // documented default of every field.
 type Config struct {
 	// Root is the directory holding the volumes, one subdirectory each.

@@ -41,7 +41,7 @@ func TestContextErrors(t *testing.T) {
 	}
 	fresh := newTestManager(t) // its root does not exist yet
 	mon := m.NewMonitor(MonitorOptions{OnEvent: func(Event) {}})
-	defer mon.Stop()
+	defer mon.Close()
 
 	calls := []struct {
 		name string
@@ -58,7 +58,7 @@ func TestContextErrors(t *testing.T) {
 		{"Delete", func(ctx context.Context) error { return m.Delete(ctx, "chunks", true) }},
 		{"Usage", func(ctx context.Context) error { _, err := m.Usage(ctx, "chunks"); return err }},
 		{"Health", func(ctx context.Context) error { _, err := m.Health(ctx, "chunks"); return err }},
-		{"CheckSpace", func(ctx context.Context) error { return m.Check(ctx, "chunks", 1) }},
+		{"CheckSpace", func(ctx context.Context) error { return m.CheckSpace(ctx, "chunks", 1) }},
 		{"Reserve", func(ctx context.Context) error { _, err := m.Reserve(ctx, "chunks", 1); return err }},
 		{"Manager.Archive", func(ctx context.Context) error { _, err := m.Archive(ctx, "chunks", io.Discard); return err }},
 		{"Archive", func(ctx context.Context) error { _, err := Archive(ctx, v.Path, io.Discard); return err }},
@@ -87,7 +87,10 @@ func TestContextErrors(t *testing.T) {
 		{"DirPerformance", func(ctx context.Context) error { _, err := DirPerformance(ctx, v.Path, time.Millisecond); return err }},
 		{"ScanDir", func(ctx context.Context) error { _, err := ScanDir(ctx, v.Path, 0); return err }},
 		{"StatFS", func(ctx context.Context) error { _, err := StatFS(ctx, v.Path); return err }},
-		{"Monitor.Poll", func(ctx context.Context) error { _, err := mon.Check(ctx); return err }},
+		{"Monitor.Poll", func(ctx context.Context) error { _, err := mon.Poll(ctx); return err }},
+		{"Monitor.Walk", func(ctx context.Context) error { _, err := mon.Walk(ctx); return err }},
+		{"CheckVolume", func(ctx context.Context) error { return m.CheckVolume(ctx, "chunks").Err }},
+		{"Check", func(ctx context.Context) error { return m.Check(ctx).Err }},
 	}
 	sentinels := []error{ErrNotFound, ErrExists, ErrNotEmpty, ErrQuotaExceeded, ErrNoSpace, ErrInvalid, ErrUnsupported, ErrUnsafePath, ErrCorrupt, ErrClosed}
 	cancelled, cancel := context.WithCancel(bg)

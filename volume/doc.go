@@ -6,7 +6,7 @@
 //
 // # Managing volumes
 //
-// A VolumeManager (behind the small Manager interface) creates, lists,
+// A DirManager (behind the small Manager interface) creates, lists,
 // resizes and deletes volumes. Config's zero value gives the seed's
 // defaults — DEFAULT_VOLUME_SIZE 10G, MAX_VOLUME_SIZE 100G,
 // WARNING_THRESHOLD 80 — and FromEnv reads those variables plus

@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/volume"
 )
 
-func ExampleVolumeManager() {
+func ExampleManager() {
 	ctx := context.Background()
 	root, _ := os.MkdirTemp("", "lucid-volumes-")
 	defer os.RemoveAll(root)
@@ -38,7 +39,7 @@ func ExampleVolumeManager() {
 	// true
 }
 
-func ExampleVolumeManager_Reserve() {
+func ExampleManager_Reserve() {
 	ctx := context.Background()
 	root, _ := os.MkdirTemp("", "lucid-volumes-")
 	defer os.RemoveAll(root)
@@ -67,12 +68,12 @@ func ExampleMonitor() {
 	mon := m.NewMonitor(volume.MonitorOptions{
 		OnEvent: func(e volume.Event) { fmt.Println(e.Volume, e.Scope, e.From, "->", e.To) },
 	})
-	defer mon.Stop()
+	defer mon.Close()
 	// mon.Start(ctx) checks every Interval; here one round at a time.
 	_ = os.WriteFile(filepath.Join(v.Path, "dump.rdb"), make([]byte, 90<<10), 0o644)
-	_, _ = mon.Check(ctx)
+	_, _ = mon.Walk(ctx)
 	_ = os.WriteFile(filepath.Join(v.Path, "dump.rdb"), make([]byte, 10<<10), 0o644)
-	_, _ = mon.Check(ctx)
+	_, _ = mon.Walk(ctx)
 	// Output:
 	// redis quota ok -> warning
 	// redis quota warning -> ok
@@ -97,7 +98,7 @@ func ExampleExtract() {
 	// extracted 1 file, <nil>
 }
 
-func ExampleVolumeManager_VerifyIntegrity() {
+func ExampleManager_VerifyIntegrity() {
 	ctx := context.Background()
 	root, _ := os.MkdirTemp("", "lucid-volumes-")
 	defer os.RemoveAll(root)
@@ -122,4 +123,27 @@ func ExampleParseSize() {
 	// Output:
 	// 10737418240 10G
 	// volume: size "ten gigs" does not start with a number (want e.g. "10G")
+}
+
+// A service holds the Manager interface and registers it with the health
+// aggregator: a volume at its warning threshold makes readiness degraded
+// (still 200), one at its quota or on a full or read-only disk down.
+func ExampleManager_Check() {
+	ctx := context.Background()
+	root, _ := os.MkdirTemp("", "lucid-volumes-")
+	defer os.RemoveAll(root)
+
+	type service struct{ vols volume.Manager }
+	m, _ := volume.New(volume.Config{Root: root})
+	svc := service{vols: m}
+	v, _ := svc.vols.Create(ctx, "redis", lucidkeys.VolumeRedis, 100<<10)
+	_ = os.WriteFile(filepath.Join(v.Path, "dump.rdb"), make([]byte, 85<<10), 0o644)
+	_, _ = svc.vols.Usage(ctx, "redis") // a walk; a Monitor walks on its own schedule
+
+	agg := health.NewAggregator(health.Options{})
+	_ = agg.Register("volumes", svc.vols, health.CheckOptions{})
+	s := agg.Check(ctx)
+	fmt.Println(s.Status, s.Checks["volumes"].Details["redis.status"])
+	// Output:
+	// degraded degraded
 }

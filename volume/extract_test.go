@@ -111,10 +111,10 @@ func TestExtractIssue18Escape(t *testing.T) {
 	})
 }
 
-// managerAt is a VolumeManager on root for tests.
-func managerAt(t testing.TB, root string) *VolumeManager {
+// managerAt is a DirManager on root for tests.
+func managerAt(t testing.TB, root string) *DirManager {
 	t.Helper()
-	m, err := New(Config{Root: root})
+	m, err := newDirManager(Config{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,3 +29,10 @@ func defragment(ctx context.Context, dir string, log *slog.Logger) error {
 func setHardQuota(ctx context.Context, dir string, bytes int64) error {
 	return newErr(ErrUnsupported, "hard quotas are not available for %s: project quotas are Linux only; only the soft quota applies", dir)
 }
+
+func projectUsage(ctx context.Context, dir string) (bytes, inodes int64, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, ioErr(err, "quota usage of %s", dir)
+	}
+	return 0, 0, newErr(ErrUnsupported, "quota usage of %s: project quotas are Linux only", dir)
+}

@@ -17,7 +17,7 @@ import (
 )
 
 // ManifestFile is the name, at the top of a volume, of the manifest that
-// VolumeManager.CreateManifest saves and VerifyIntegrity checks.
+// DirManager.CreateManifest saves and VerifyIntegrity checks.
 const ManifestFile = ".lucid-volume.manifest.json"
 
 // AlgorithmSHA256 is the checksum algorithm of manifests.
@@ -138,7 +138,7 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 
 // CreateManifest checksums volume name, saves the manifest at the top of the
 // volume (ManifestFile, written atomically) and returns it.
-func (m *VolumeManager) CreateManifest(ctx context.Context, name string) (*Manifest, error) {
+func (m *DirManager) CreateManifest(ctx context.Context, name string) (*Manifest, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (m *VolumeManager) CreateManifest(ctx context.Context, name string) (*Manif
 
 // VerifyIntegrity checks volume name against the manifest saved by
 // CreateManifest (ErrNotFound if there is none).
-func (m *VolumeManager) VerifyIntegrity(ctx context.Context, name string) (VerifyReport, error) {
+func (m *DirManager) VerifyIntegrity(ctx context.Context, name string) (VerifyReport, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return VerifyReport{}, err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"golang.org/x/sys/unix"
 )
@@ -161,8 +162,8 @@ func TestLoopFilesystem(t *testing.T) {
 	// Fill the disk: health and the monitor report it.
 	var events []Event
 	mon := m.NewMonitor(MonitorOptions{OnEvent: func(e Event) { events = append(events, e) }})
-	defer mon.Stop()
-	if _, err := mon.Check(ctx); err != nil {
+	defer mon.Close()
+	if _, err := mon.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	filler := fillDisk(t, v.Path)
@@ -180,7 +181,10 @@ func TestLoopFilesystem(t *testing.T) {
 	if !full {
 		t.Fatalf("problems %q", h.Problems)
 	}
-	evs, err := mon.Check(ctx)
+	if r := m.CheckVolume(ctx, "chunks"); r.Status != health.Down || !errors.Is(r.Err, ErrNoSpace) {
+		t.Fatalf("full disk CheckVolume: %+v", r)
+	}
+	evs, err := mon.Poll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,7 @@ func TestLoopFilesystem(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	evs, err = mon.Check(ctx)
+	evs, err = mon.Poll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +224,12 @@ func TestLoopFilesystem(t *testing.T) {
 	}
 	if !h.ReadOnlyFS || h.Writable || h.Status != LevelCritical {
 		t.Fatalf("read-only health: %+v", h)
+	}
+	if r := m.CheckVolume(ctx, "chunks"); r.Status != health.Down || r.Details["read_only"] != true {
+		t.Fatalf("read-only CheckVolume: %+v", r)
+	}
+	if r := m.Check(ctx); r.Status != health.Down || r.Details["chunks.status"] != "down" {
+		t.Fatalf("read-only Check: %+v", r)
 	}
 	if err := unix.Mount("", mnt, "", unix.MS_REMOUNT, ""); err != nil {
 		t.Fatalf("remount rw: %v", err)
@@ -296,6 +306,12 @@ func TestLoopHardQuota(t *testing.T) {
 		if err := m.SetHardQuota(ctx, "backups", 2<<20); !errors.Is(err, ErrUnsupported) {
 			t.Fatalf("SetHardQuota without project quotas: %v, want ErrUnsupported", err)
 		}
+		// The monitor's quota accounting probe says the same, and ticks
+		// fall back to walks rather than invent a figure.
+		dir, _ := m.Path("backups")
+		if _, _, err := projectUsage(ctx, dir); !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("projectUsage without project quotas: %v, want ErrUnsupported", err)
+		}
 		return
 	}
 	m, err := New(Config{Root: filepath.Join(mnt, "data")})
@@ -317,5 +333,8 @@ func TestLoopHardQuota(t *testing.T) {
 	}
 	if !errors.Is(err, unix.EDQUOT) {
 		t.Fatalf("write past the hard quota: %v, want EDQUOT", err)
+	}
+	if b, _, err := projectUsage(ctx, v.Path); err != nil || b < 1<<20 {
+		t.Fatalf("project quota usage: %d bytes, %v", b, err)
 	}
 }

@@ -49,7 +49,7 @@ type CleanupResult struct {
 
 // Cleanup removes temporary files and old files from volume name, see
 // CleanupOptions. Malformed patterns are ErrInvalid.
-func (m *VolumeManager) Cleanup(ctx context.Context, name string, opts CleanupOptions) (CleanupResult, error) {
+func (m *DirManager) Cleanup(ctx context.Context, name string, opts CleanupOptions) (CleanupResult, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return CleanupResult{}, err
@@ -139,7 +139,7 @@ func CleanupDir(ctx context.Context, dir string, opts CleanupOptions) (CleanupRe
 // the tool is installed; the command is killed if ctx is cancelled. Anywhere
 // else it returns ErrUnsupported saying why: other filesystems have their own
 // tools (xfs_fsr, btrfs filesystem defragment) or need none.
-func (m *VolumeManager) Defragment(ctx context.Context, name string) error {
+func (m *DirManager) Defragment(ctx context.Context, name string) error {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (m *VolumeManager) Defragment(ctx context.Context, name string) error {
 // entries, and sets that project's limit with quotactl(2). Where project
 // quotas are not configured it returns ErrUnsupported with a plain sentence,
 // and only the soft quota (Check, Reserve, the monitor) applies.
-func (m *VolumeManager) SetHardQuota(ctx context.Context, name string, bytes int64) error {
+func (m *DirManager) SetHardQuota(ctx context.Context, name string, bytes int64) error {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 )
 
@@ -45,11 +46,22 @@ type metadata struct {
 	Volume
 }
 
-// Manager is the interface programs use to manage volumes. *VolumeManager
-// implements it; the archive, snapshot, migration, integrity and
-// maintenance operations are methods of *VolumeManager and, for plain
-// directories, functions of this package.
+// Manager is what a program holds to manage volumes: New returns one. It is
+// an interface so that a service stores a volume.Manager, whatever
+// implementation serves it, and so that code taking a Manager can be given
+// another one (a wrapper that adds metrics, a fake in a caller's test). The
+// package's implementation is *DirManager, directories under a root.
+//
+// The design calls this "the VolumeManager"; in Go it is volume.Manager, as
+// volume.VolumeManager would say "volume" twice.
 type Manager interface {
+	// Root returns the absolute root directory of the volumes.
+	Root() string
+	// Config returns the configuration with defaults filled in.
+	Config() Config
+	// Path returns the directory of a volume, whether or not it exists.
+	Path(name string) (string, error)
+
 	// Create makes a volume of type typ with the given quota in bytes (0:
 	// the configured default).
 	Create(ctx context.Context, name string, typ lucidkeys.VolumeType, quota int64) (Volume, error)
@@ -61,34 +73,86 @@ type Manager interface {
 	Resize(ctx context.Context, name string, quota int64) (Volume, error)
 	// Delete removes a volume; a volume holding data needs force.
 	Delete(ctx context.Context, name string, force bool) error
-	// Usage measures a volume's bytes and files and its filesystem.
+
+	// Usage measures a volume's bytes and files (a full walk) and its
+	// filesystem.
 	Usage(ctx context.Context, name string) (Usage, error)
-	// Health checks a volume and reports every problem found.
-	Health(ctx context.Context, name string) (HealthReport, error)
+	// CheckSpace reports whether n more bytes fit in a volume.
+	CheckSpace(ctx context.Context, name string, n int64) error
 	// Reserve claims n bytes of a volume's quota before a large write.
 	Reserve(ctx context.Context, name string, n int64) (*Reservation, error)
+	// Reserved returns the bytes currently reserved on a volume.
+	Reserved(name string) int64
+	// SetHardQuota asks the kernel to enforce a volume's quota.
+	SetHardQuota(ctx context.Context, name string, bytes int64) error
+
+	// Health checks a volume in depth (a full walk included) and reports
+	// every problem found.
+	Health(ctx context.Context, name string) (HealthReport, error)
+	// Check reports the health of every volume as one health.Report: the
+	// worst volume's status, each volume in Details. It never walks.
+	Check(ctx context.Context) health.Report
+	// CheckVolume reports the health of one volume; it never walks.
+	CheckVolume(ctx context.Context, name string) health.Report
+	// Performance samples the disk under a volume.
+	Performance(ctx context.Context, name string, interval time.Duration) (Performance, error)
+	// NewMonitor returns a monitor of the volumes.
+	NewMonitor(opts MonitorOptions) *Monitor
+
+	// Archive writes a volume as a tar stream.
+	Archive(ctx context.Context, name string, w io.Writer) (ArchiveStats, error)
+	// Snapshot writes a volume to a timestamped tar file in dir.
+	Snapshot(ctx context.Context, name, dir string) (string, error)
+	// Restore replaces a volume's contents with a snapshot file.
+	Restore(ctx context.Context, path, name string) error
+	// RestoreFrom replaces a volume's contents with a tar stream.
+	RestoreFrom(ctx context.Context, r io.Reader, name string) error
+	// Migrate moves a volume to another root, verified before it switches.
+	Migrate(ctx context.Context, name, newRoot string, opts MigrateOptions) (Volume, error)
+	// CreateManifest records a volume's checksums.
+	CreateManifest(ctx context.Context, name string) (*Manifest, error)
+	// VerifyIntegrity checks a volume against its recorded manifest.
+	VerifyIntegrity(ctx context.Context, name string) (VerifyReport, error)
+	// Cleanup removes temporary and old files from a volume.
+	Cleanup(ctx context.Context, name string, opts CleanupOptions) (CleanupResult, error)
+	// Defragment defragments a volume where the filesystem has a tool.
+	Defragment(ctx context.Context, name string) error
 }
 
-var _ Manager = (*VolumeManager)(nil)
+var _ Manager = (*DirManager)(nil)
 
-// VolumeManager manages the volumes under one root directory. It is safe for
-// concurrent use by goroutines of one process; metadata updates are atomic
-// on disk (temp file, fsync, rename), but reservations are held in memory,
-// so two processes sharing a root do not see each other's reservations.
-type VolumeManager struct {
+// DirManager is the package's Manager: the volumes under one root
+// directory. It is safe for concurrent use by goroutines of one process;
+// metadata updates are atomic on disk (temp file, fsync, rename), but
+// reservations are held in memory, so two processes sharing a root do not
+// see each other's reservations. It holds no descriptor or goroutine, so
+// it has nothing to close; a Monitor does.
+type DirManager struct {
 	cfg Config
 	log *slog.Logger
 
 	mu       sync.Mutex       // guards reserved and serialises metadata updates
 	reserved map[string]int64 // outstanding reservations per volume
 
+	usageMu sync.Mutex            // guards walked
+	walked  map[string]walkResult // the last full walk of each volume
+
 	// hooks for tests: called between the steps of Migrate and Restore.
 	testHookAfterCopy func() error
 }
 
-// New returns a VolumeManager for cfg (its zero value gives the defaults).
-// It does no I/O: the root is created by the first Create.
-func New(cfg Config) (*VolumeManager, error) {
+// New returns the Manager of the volumes under cfg.Root (cfg's zero value
+// gives the defaults), a *DirManager. It does no I/O: the root is created
+// by the first Create.
+func New(cfg Config) (Manager, error) {
+	m, err := newDirManager(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func newDirManager(cfg Config) (*DirManager, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -98,18 +162,18 @@ func New(cfg Config) (*VolumeManager, error) {
 		return nil, wrapErr(ErrInvalid, err, "root %q", c.Root)
 	}
 	c.Root = root
-	return &VolumeManager{cfg: c, log: c.Logger, reserved: make(map[string]int64)}, nil
+	return &DirManager{cfg: c, log: c.Logger, reserved: make(map[string]int64), walked: make(map[string]walkResult)}, nil
 }
 
 // Root returns the absolute root directory of the manager.
-func (m *VolumeManager) Root() string { return m.cfg.Root }
+func (m *DirManager) Root() string { return m.cfg.Root }
 
 // Config returns the manager's configuration with defaults filled in.
-func (m *VolumeManager) Config() Config { return m.cfg }
+func (m *DirManager) Config() Config { return m.cfg }
 
 // Path returns the directory of the volume called name (whether or not it
 // exists), or an ErrInvalid error for a malformed name.
-func (m *VolumeManager) Path(name string) (string, error) {
+func (m *DirManager) Path(name string) (string, error) {
 	if err := lucidkeys.ValidateVolumeName(name); err != nil {
 		return "", wrapErr(ErrInvalid, err, "volume name %q", name)
 	}
@@ -117,7 +181,7 @@ func (m *VolumeManager) Path(name string) (string, error) {
 }
 
 // checkQuota validates a quota for Create and Resize.
-func (m *VolumeManager) checkQuota(q int64) error {
+func (m *DirManager) checkQuota(q int64) error {
 	switch {
 	case q < 0:
 		return newErr(ErrInvalid, "quota %d is negative", q)
@@ -133,7 +197,7 @@ func (m *VolumeManager) checkQuota(q int64) error {
 // /data/mongodb) Create adopts it and keeps its contents; if it already is a
 // volume, Create returns ErrExists. Bad names, types or quotas return
 // ErrInvalid.
-func (m *VolumeManager) Create(ctx context.Context, name string, typ lucidkeys.VolumeType, quota int64) (Volume, error) {
+func (m *DirManager) Create(ctx context.Context, name string, typ lucidkeys.VolumeType, quota int64) (Volume, error) {
 	if err := ctx.Err(); err != nil {
 		return Volume{}, ioErr(err, "create %q", name)
 	}
@@ -180,7 +244,7 @@ func (m *VolumeManager) Create(ctx context.Context, name string, typ lucidkeys.V
 
 // Get returns the volume called name, ErrNotFound if there is none, or
 // ErrCorrupt if its metadata cannot be read.
-func (m *VolumeManager) Get(ctx context.Context, name string) (Volume, error) {
+func (m *DirManager) Get(ctx context.Context, name string) (Volume, error) {
 	if err := ctx.Err(); err != nil {
 		return Volume{}, ioErr(err, "get %q", name)
 	}
@@ -195,7 +259,7 @@ func (m *VolumeManager) Get(ctx context.Context, name string) (Volume, error) {
 // without metadata are not volumes and are left out; a volume whose metadata
 // is unreadable makes List fail with ErrCorrupt naming it. A missing root
 // gives an empty list.
-func (m *VolumeManager) List(ctx context.Context) ([]Volume, error) {
+func (m *DirManager) List(ctx context.Context) ([]Volume, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ioErr(err, "list %s", m.cfg.Root)
 	}
@@ -231,7 +295,7 @@ func (m *VolumeManager) List(ctx context.Context) ([]Volume, error) {
 // Resize sets the quota of volume name to quota bytes. The new quota must be
 // positive, at most Config.MaxQuota (ErrInvalid) and not below the bytes the
 // volume already holds plus its outstanding reservations (ErrQuotaExceeded).
-func (m *VolumeManager) Resize(ctx context.Context, name string, quota int64) (Volume, error) {
+func (m *DirManager) Resize(ctx context.Context, name string, quota int64) (Volume, error) {
 	if quota <= 0 {
 		return Volume{}, newErr(ErrInvalid, "resize %q: quota must be positive, got %d", name, quota)
 	}
@@ -243,7 +307,7 @@ func (m *VolumeManager) Resize(ctx context.Context, name string, quota int64) (V
 		return Volume{}, err
 	}
 	if quota < v.Quota {
-		u, err := scanVolume(ctx, v.Path, walkWorkers(m.cfg.Workers), false)
+		u, err := m.walkVolume(ctx, v, false)
 		if err != nil {
 			return Volume{}, err
 		}
@@ -273,7 +337,7 @@ func (m *VolumeManager) Resize(ctx context.Context, name string, quota int64) (V
 // holding anything besides its metadata is refused with ErrNotEmpty. The
 // directory is first renamed out of the way, so a crash mid-delete never
 // leaves a half-deleted volume listed.
-func (m *VolumeManager) Delete(ctx context.Context, name string, force bool) error {
+func (m *DirManager) Delete(ctx context.Context, name string, force bool) error {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return err
@@ -299,6 +363,9 @@ func (m *VolumeManager) Delete(ctx context.Context, name string, force bool) err
 		return ioErr(err, "delete %q", name)
 	}
 	delete(m.reserved, name)
+	m.usageMu.Lock()
+	delete(m.walked, name)
+	m.usageMu.Unlock()
 	if err := os.RemoveAll(trash); err != nil {
 		return ioErr(err, "delete %q: volume removed from the root but %s is left", name, trash)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/HamiGames/lucid-data/lucidkeys"
 )
 
-func newTestManager(t *testing.T) *VolumeManager {
+func newTestManager(t *testing.T) *DirManager {
 	t.Helper()
-	m, err := New(Config{Root: filepath.Join(t.TempDir(), "data")})
+	m, err := newDirManager(Config{Root: filepath.Join(t.TempDir(), "data")})
 	if err != nil {
 		t.Fatal(err)
 	}

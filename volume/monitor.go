@@ -2,7 +2,9 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -47,39 +49,60 @@ func (e Event) String() string {
 	return fmt.Sprintf("volume %s: quota %s -> %s (%s of %s, %.1f%%)", e.Volume, e.From, e.To, FormatSize(e.Usage.Bytes), FormatSize(e.Usage.Quota), e.Usage.Percent)
 }
 
-// DefaultMonitorInterval is the time between checks when
+// DefaultMonitorInterval is the time between ticks when
 // MonitorOptions.Interval is 0.
 const DefaultMonitorInterval = time.Minute
 
-// MonitorOptions configures a Monitor. The zero value checks every volume
-// once a minute and delivers events on the Events channel.
+// DefaultWalkInterval is the time between full walks when
+// MonitorOptions.WalkInterval is 0.
+const DefaultWalkInterval = 15 * time.Minute
+
+// MonitorOptions configures a Monitor. The zero value ticks once a minute,
+// walks every volume every 15 minutes and delivers events on the Events
+// channel.
 type MonitorOptions struct {
-	// Interval between checks. Default DefaultMonitorInterval.
+	// Interval between ticks. A tick costs a statfs per volume (and a
+	// quotactl where the filesystem keeps project quota accounting),
+	// whatever the volume holds. Default DefaultMonitorInterval.
 	Interval time.Duration
-	// Volumes to watch. Default: every volume the manager lists at each check.
+	// WalkInterval between full walks of every volume, which count bytes
+	// and files where no quota accounting does (on an SD card with a large
+	// volume, minutes of reads). Between walks, ticks judge the quota on
+	// the last walk's figure and report its age. Default
+	// DefaultWalkInterval; negative: Start never walks (call Walk).
+	WalkInterval time.Duration
+	// Volumes to watch. Default: every volume the manager lists each round.
 	Volumes []string
-	// OnEvent, if set, receives events (from the monitor's goroutine, one at
-	// a time) instead of the Events channel.
+	// OnEvent, if set, receives events (from the monitor's goroutines, one
+	// at a time) instead of the Events channel.
 	OnEvent func(Event)
 	// Buffer is the capacity of the Events channel. Default 64.
 	Buffer int
 }
 
-// Monitor checks volumes periodically and reports level changes as events,
-// and exports the last measurements as Prometheus metrics (it implements
-// prometheus.Collector; collecting never walks a volume). Create it with
-// VolumeManager.NewMonitor, run it with Start, end it with Stop.
+// Monitor watches volumes and reports level changes as events, and exports
+// the last measurements as Prometheus metrics (it implements
+// prometheus.Collector; collecting never walks a volume).
+//
+// It is statfs-based: each tick (Poll) reads the filesystem's fullness and
+// inodes and, where the filesystem keeps project quota accounting for the
+// volume (ext4 or xfs mounted with prjquota, the directory tagged by
+// SetHardQuota), the volume's usage from quotactl — instant answers. Where
+// there is no accounting, usage comes from full walks (Walk) on their own,
+// slower schedule, and every measurement says where its bytes came from
+// and when (Usage.Source, Usage.Measured). Create it with
+// Manager.NewMonitor, run it with Start, end it with Close.
 type Monitor struct {
-	m      *VolumeManager
+	m      *DirManager
 	opts   MonitorOptions
 	events chan Event
 
-	startOnce, stopOnce sync.Once
-	cancel              context.CancelFunc
-	done                chan struct{}
-	stopped             chan struct{}
+	startOnce, closeOnce sync.Once
+	cancel               context.CancelFunc
+	wg                   sync.WaitGroup // the goroutines of Start
+	stopped              chan struct{}
 
-	mu     sync.Mutex // serialises checks; guards the fields below
+	mu     sync.Mutex // guards the fields below; held while delivering
 	closed bool
 	state  map[string][2]Level // per volume: quota and disk level
 	last   map[string]sample   // last measurement per volume
@@ -92,12 +115,16 @@ type sample struct {
 }
 
 var _ prometheus.Collector = (*Monitor)(nil)
+var _ io.Closer = (*Monitor)(nil)
 
 // NewMonitor returns a Monitor of the manager's volumes. It starts nothing:
-// call Start, or Check for a single round.
-func (m *VolumeManager) NewMonitor(opts MonitorOptions) *Monitor {
+// call Start, or Poll and Walk for single rounds.
+func (m *DirManager) NewMonitor(opts MonitorOptions) *Monitor {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultMonitorInterval
+	}
+	if opts.WalkInterval == 0 {
+		opts.WalkInterval = DefaultWalkInterval
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = 64
@@ -105,7 +132,6 @@ func (m *VolumeManager) NewMonitor(opts MonitorOptions) *Monitor {
 	return &Monitor{
 		m: m, opts: opts,
 		events:  make(chan Event, opts.Buffer),
-		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		state:   make(map[string][2]Level),
 		last:    make(map[string]sample),
@@ -114,7 +140,7 @@ func (m *VolumeManager) NewMonitor(opts MonitorOptions) *Monitor {
 
 // Events returns the channel events are delivered on, or nil when
 // MonitorOptions.OnEvent is set. The reader must keep draining it: the
-// monitor waits for it (until Stop). It is closed by Stop.
+// monitor waits for it (until Close). It is closed by Close.
 func (mon *Monitor) Events() <-chan Event {
 	if mon.opts.OnEvent != nil {
 		return nil
@@ -122,23 +148,29 @@ func (mon *Monitor) Events() <-chan Event {
 	return mon.events
 }
 
-// Start runs checks in a goroutine, the first one at once, then every
-// Interval, until ctx is cancelled or Stop is called. Calling Start again
-// does nothing.
+// Start runs the monitor until ctx is cancelled or Close is called: a tick
+// (Poll) at once and every Interval, and a full walk (Walk) at once and
+// every WalkInterval, in a goroutine of its own so a long walk never
+// delays a tick. Calling Start again, or after Close, does nothing.
 func (mon *Monitor) Start(ctx context.Context) {
 	mon.startOnce.Do(func() {
 		ctx, mon.cancel = context.WithCancel(ctx)
-		go mon.loop(ctx)
+		mon.wg.Add(1)
+		go mon.loop(ctx, mon.opts.Interval, mon.Poll, "tick")
+		if mon.opts.WalkInterval > 0 {
+			mon.wg.Add(1)
+			go mon.loop(ctx, mon.opts.WalkInterval, mon.Walk, "walk")
+		}
 	})
 }
 
-func (mon *Monitor) loop(ctx context.Context) {
-	defer close(mon.done)
-	t := time.NewTicker(mon.opts.Interval)
+func (mon *Monitor) loop(ctx context.Context, every time.Duration, round func(context.Context) ([]Event, error), what string) {
+	defer mon.wg.Done()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := mon.Check(ctx); err != nil && ctx.Err() == nil {
-			mon.m.log.Warn("volume monitor check failed", "err", err)
+		if _, err := round(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+			mon.m.log.Warn("volume monitor "+what+" failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -148,56 +180,67 @@ func (mon *Monitor) loop(ctx context.Context) {
 	}
 }
 
-// Stop ends the monitor, waits for its goroutine and closes the Events
-// channel. It is idempotent and safe to call without Start.
-func (mon *Monitor) Stop() {
-	mon.stopOnce.Do(func() {
+// Close ends the monitor, waits for its goroutines and closes the Events
+// channel; Poll and Walk then return ErrClosed. It is idempotent, safe to
+// call without Start, and always returns nil.
+func (mon *Monitor) Close() error {
+	mon.closeOnce.Do(func() {
 		close(mon.stopped)
-		started := false
 		mon.startOnce.Do(func() {}) // a later Start does nothing
 		if mon.cancel != nil {
 			mon.cancel()
-			started = true
 		}
-		if started {
-			<-mon.done
-		}
+		mon.wg.Wait()
 		mon.mu.Lock()
 		mon.closed = true
 		close(mon.events)
 		mon.mu.Unlock()
 	})
+	return nil
 }
 
-// Check runs one round now: it measures each watched volume, updates the
-// metrics, delivers events for level changes and returns them. Volumes
-// that fail to measure are skipped (logged) and the first such error is
-// returned after the round.
-func (mon *Monitor) Check(ctx context.Context) ([]Event, error) {
-	mon.mu.Lock()
-	defer mon.mu.Unlock()
-	if mon.closed {
-		return nil, newErr(ErrClosed, "monitor is closed")
-	}
-	var vols []Volume
+// Poll runs one tick now: for each watched volume a statfs (fullness,
+// inodes) and the usage from project quota accounting where the filesystem
+// keeps it, else from the volume's last full walk. It never walks, so its
+// cost does not grow with the files a volume holds; a volume never walked
+// and without accounting has its disk level judged, not its quota. It
+// updates the metrics, delivers events for level changes and returns them.
+// Volumes that fail to measure are skipped (logged) and the first such
+// error is returned after the round.
+func (mon *Monitor) Poll(ctx context.Context) ([]Event, error) {
+	return mon.round(ctx, false)
+}
+
+// Walk runs one full round now: it walks every watched volume (as Usage
+// does, the figure then kept for ticks and health checks), then judges
+// each as Poll does.
+func (mon *Monitor) Walk(ctx context.Context) ([]Event, error) {
+	return mon.round(ctx, true)
+}
+
+// volumes returns the watched volumes and forgets deleted ones.
+func (mon *Monitor) volumes(ctx context.Context) ([]Volume, error) {
+	var firstErr error
 	if len(mon.opts.Volumes) == 0 {
 		l, err := mon.m.List(ctx)
 		if err != nil {
 			return nil, err
 		}
-		vols = l
 		seen := make(map[string]bool, len(l))
 		for _, v := range l {
 			seen[v.Name] = true
 		}
-		for name := range mon.state { // forget deleted volumes
+		mon.mu.Lock()
+		for name := range mon.state {
 			if !seen[name] {
 				delete(mon.state, name)
 				delete(mon.last, name)
 			}
 		}
+		mon.mu.Unlock()
+		return l, nil
 	}
-	var firstErr error
+	var vols []Volume
 	for _, name := range mon.opts.Volumes {
 		v, err := mon.m.Get(ctx, name)
 		if err != nil {
@@ -208,38 +251,119 @@ func (mon *Monitor) Check(ctx context.Context) ([]Event, error) {
 		}
 		vols = append(vols, v)
 	}
+	return vols, firstErr
+}
+
+func (mon *Monitor) isClosed() bool {
+	mon.mu.Lock()
+	defer mon.mu.Unlock()
+	return mon.closed
+}
+
+// round measures the watched volumes, walking them first if walk is set.
+func (mon *Monitor) round(ctx context.Context, walk bool) ([]Event, error) {
+	if mon.isClosed() {
+		return nil, newErr(ErrClosed, "monitor is closed")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ioErr(err, "monitor")
+	}
+	vols, firstErr := mon.volumes(ctx)
+	if vols == nil && firstErr != nil {
+		return nil, firstErr
+	}
+	fail := func(v Volume, what string, err error) {
+		mon.m.log.Warn("volume monitor: "+what+" failed", "volume", v.Name, "err", err)
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
 	var out []Event
 	for _, v := range vols {
 		if err := ctx.Err(); err != nil {
 			return out, ioErr(err, "monitor")
 		}
-		u, err := scanVolume(ctx, v.Path, walkWorkers(mon.m.cfg.Workers), true)
-		if err != nil {
-			mon.m.log.Warn("volume monitor: scan failed", "volume", v.Name, "err", err)
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		u.Quota, u.Percent = v.Quota, percent(u.Bytes, v.Quota)
-		now := time.Now().UTC()
-		mon.last[v.Name] = sample{v: v, u: u, t: now}
-		prev := mon.state[v.Name]
-		cur := [2]Level{quotaLevel(u.Bytes, v.Quota, mon.m.cfg.WarningPercent), diskLevel(u.FS, mon.m.cfg.WarningPercent)}
-		mon.state[v.Name] = cur
-		for s := range cur {
-			if cur[s] == prev[s] {
+		if walk {
+			if _, err := mon.m.walkVolume(ctx, v, false); err != nil {
+				fail(v, "walk", err)
 				continue
 			}
-			e := Event{Volume: v.Name, Scope: Scope(s), From: prev[s], To: cur[s], Usage: u, Time: now}
-			out = append(out, e)
-			mon.m.log.Info("volume level changed", "volume", v.Name, "scope", e.Scope.String(), "from", e.From.String(), "to", e.To.String())
-			if !mon.deliver(ctx, e) {
-				return out, ioErr(ctx.Err(), "monitor")
+		}
+		u, err := mon.measure(ctx, v)
+		if err != nil {
+			fail(v, "statfs", err)
+			continue
+		}
+		evs, ok := mon.judge(ctx, v, u)
+		out = append(out, evs...)
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return out, ioErr(err, "monitor")
 			}
+			return out, newErr(ErrClosed, "monitor is closed")
 		}
 	}
 	return out, firstErr
+}
+
+// measure is one tick's view of v: statfs now, bytes from quota accounting
+// now or from the last walk. Usage.Source is usageUnknown when neither has
+// a figure.
+func (mon *Monitor) measure(ctx context.Context, v Volume) (Usage, error) {
+	fs, err := StatFS(ctx, v.Path)
+	if err != nil {
+		return Usage{}, err
+	}
+	u := Usage{Path: v.Path, Source: usageUnknown}
+	b, inodes, qerr := projectUsage(ctx, v.Path)
+	switch {
+	case qerr == nil:
+		u = Usage{Path: v.Path, Bytes: b, Files: inodes, Source: usageFromQuota, Measured: time.Now().UTC()}
+		if w, ok := mon.m.lastWalk(v.Name); ok { // keep the walk's breakdown
+			u.AllocatedBytes, u.Dirs, u.Others = w.u.AllocatedBytes, w.u.Dirs, w.u.Others
+		}
+	case ctx.Err() != nil:
+		return Usage{}, qerr
+	default:
+		if w, ok := mon.m.lastWalk(v.Name); ok {
+			u = w.u
+		}
+	}
+	u.FS, u.Quota, u.Percent = fs, v.Quota, percent(u.Bytes, v.Quota)
+	return u, nil
+}
+
+// judge records u, updates v's levels and delivers the events of changes;
+// false when delivery was cut short by ctx or Close.
+func (mon *Monitor) judge(ctx context.Context, v Volume, u Usage) ([]Event, bool) {
+	mon.mu.Lock()
+	defer mon.mu.Unlock()
+	if mon.closed {
+		return nil, false
+	}
+	now := time.Now().UTC()
+	mon.last[v.Name] = sample{v: v, u: u, t: now}
+	prev, seen := mon.state[v.Name]
+	cur := [2]Level{prev[ScopeQuota], diskLevel(u.FS, mon.m.cfg.WarningPercent)}
+	if u.Source != usageUnknown {
+		cur[ScopeQuota] = quotaLevel(u.Bytes, v.Quota, mon.m.cfg.WarningPercent)
+	} else if !seen {
+		cur[ScopeQuota] = LevelOK
+	}
+	mon.state[v.Name] = cur
+	var out []Event
+	for s := range cur {
+		if cur[s] == prev[s] {
+			continue
+		}
+		e := Event{Volume: v.Name, Scope: Scope(s), From: prev[s], To: cur[s], Usage: u, Time: now}
+		out = append(out, e)
+		mon.m.log.Info("volume level changed", "volume", v.Name, "scope", e.Scope.String(), "from", e.From.String(), "to", e.To.String())
+		if !mon.deliver(ctx, e) {
+			return out, false
+		}
+	}
+	return out, true
 }
 
 // deliver hands e to the callback or the channel; false if stopped first.
@@ -271,12 +395,13 @@ var (
 	descFSAvail  = prometheus.NewDesc("lucid_volume_fs_available_bytes", "Bytes available to unprivileged users on the filesystem.", volLabels, nil)
 	descFSInodes = prometheus.NewDesc("lucid_volume_fs_inodes_free", "Free inodes on the filesystem.", volLabels, nil)
 	descLevel    = prometheus.NewDesc("lucid_volume_level", "0 ok, 1 warning, 2 critical.", append(volLabels, "scope"), nil)
-	descChecked  = prometheus.NewDesc("lucid_volume_last_check_timestamp_seconds", "Unix time of the last measurement.", volLabels, nil)
+	descChecked  = prometheus.NewDesc("lucid_volume_last_check_timestamp_seconds", "Unix time of the last tick.", volLabels, nil)
+	descMeasured = prometheus.NewDesc("lucid_volume_usage_measured_timestamp_seconds", "Unix time the used bytes were measured (the last walk, or the tick with quota accounting); absent before the first.", append(volLabels, "source"), nil)
 )
 
 // Describe implements prometheus.Collector.
 func (mon *Monitor) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUsed, descAlloc, descFiles, descQuota, descRatio, descFSSize, descFSFree, descFSAvail, descFSInodes, descLevel, descChecked} {
+	for _, d := range []*prometheus.Desc{descUsed, descAlloc, descFiles, descQuota, descRatio, descFSSize, descFSFree, descFSAvail, descFSInodes, descLevel, descChecked, descMeasured} {
 		ch <- d
 	}
 }
@@ -308,5 +433,8 @@ func (mon *Monitor) Collect(ch chan<- prometheus.Metric) {
 		g(descLevel, float64(levels[i][ScopeQuota]), n, t, "quota")
 		g(descLevel, float64(levels[i][ScopeDisk]), n, t, "disk")
 		g(descChecked, float64(s.t.UnixNano())/1e9, n, t)
+		if !s.u.Measured.IsZero() {
+			g(descMeasured, float64(s.u.Measured.UnixNano())/1e9, n, t, s.u.Source)
+		}
 	}
 }

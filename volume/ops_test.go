@@ -293,7 +293,7 @@ func TestMonitorEvents(t *testing.T) {
 		got = append(got, e)
 		mu.Unlock()
 	}})
-	defer mon.Stop()
+	defer mon.Close()
 	write := func(n int) {
 		if err := os.WriteFile(filepath.Join(v.Path, "dump.rdb"), make([]byte, n), 0o644); err != nil {
 			t.Fatal(err)
@@ -302,7 +302,7 @@ func TestMonitorEvents(t *testing.T) {
 	step := func(n int, want ...Level) {
 		t.Helper()
 		write(n)
-		evs, err := mon.Check(ctx)
+		evs, err := mon.Walk(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,19 +370,19 @@ func TestMonitorChannelStartStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no event")
 	}
-	mon.Stop()
-	mon.Stop()
+	mon.Close()
+	mon.Close()
 	for range mon.Events() { // closed by Stop
 	}
-	if _, err := mon.Check(ctx); !errors.Is(err, ErrClosed) {
+	if _, err := mon.Walk(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("check after stop: %v", err)
 	}
 	// Stop without Start, and a monitor whose reader is gone.
-	m.NewMonitor(MonitorOptions{}).Stop()
+	m.NewMonitor(MonitorOptions{}).Close()
 	blocked := m.NewMonitor(MonitorOptions{Interval: time.Millisecond, Buffer: 1})
 	blocked.Start(ctx)
 	time.Sleep(20 * time.Millisecond)
-	blocked.Stop()
+	blocked.Close()
 }
 
 func TestHealth(t *testing.T) {

@@ -38,7 +38,7 @@ const DefaultPerfInterval = time.Second
 // Performance samples the device of volume name over interval (0:
 // DefaultPerfInterval) and runs an fsync probe. When the device has no
 // statistics, the report has DeviceErr set and still carries the probe.
-func (m *VolumeManager) Performance(ctx context.Context, name string, interval time.Duration) (Performance, error) {
+func (m *DirManager) Performance(ctx context.Context, name string, interval time.Duration) (Performance, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return Performance{}, err

@@ -9,7 +9,7 @@ import (
 // large write and released once the data is on disk (after which the usage
 // walk counts it). Release is idempotent and safe from any goroutine.
 type Reservation struct {
-	m    *VolumeManager
+	m    *DirManager
 	name string
 	n    int64
 	once sync.Once
@@ -35,26 +35,26 @@ func (r *Reservation) Release() {
 	})
 }
 
-// Check reports whether n more bytes fit in volume name: nil if they do,
+// CheckSpace reports whether n more bytes fit in volume name: nil if they do,
 // ErrQuotaExceeded if usage plus outstanding reservations plus n would pass
 // the quota, ErrNoSpace if the filesystem has not that much available (or no
 // free inodes). It measures usage with a fresh walk, so its cost grows with
 // the number of files. Soft quotas are enforced by this package, not by the
 // kernel: writers that skip Check or Reserve are not stopped (see
 // SetHardQuota).
-func (m *VolumeManager) Check(ctx context.Context, name string, n int64) error {
+func (m *DirManager) CheckSpace(ctx context.Context, name string, n int64) error {
 	_, err := m.reserve(ctx, name, n, false)
 	return err
 }
 
 // Reserve claims n bytes of volume name's quota under the same rules as
-// Check and returns the claim; the caller writes, then calls Release.
-// Reservations are held in memory by this VolumeManager.
-func (m *VolumeManager) Reserve(ctx context.Context, name string, n int64) (*Reservation, error) {
+// CheckSpace and returns the claim; the caller writes, then calls Release.
+// Reservations are held in memory by this DirManager.
+func (m *DirManager) Reserve(ctx context.Context, name string, n int64) (*Reservation, error) {
 	return m.reserve(ctx, name, n, true)
 }
 
-func (m *VolumeManager) reserve(ctx context.Context, name string, n int64, hold bool) (*Reservation, error) {
+func (m *DirManager) reserve(ctx context.Context, name string, n int64, hold bool) (*Reservation, error) {
 	if n < 0 {
 		return nil, newErr(ErrInvalid, "reserve %d bytes on %q: negative size", n, name)
 	}
@@ -88,7 +88,7 @@ func (m *VolumeManager) reserve(ctx context.Context, name string, n int64, hold 
 }
 
 // Reserved returns the bytes currently reserved on volume name.
-func (m *VolumeManager) Reserved(name string) int64 {
+func (m *DirManager) Reserved(name string) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.reserved[name]

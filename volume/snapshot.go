@@ -16,7 +16,7 @@ import (
 const SnapshotTimeFormat = "20060102T150405.000000000Z"
 
 // Archive writes volume name as a tar stream to w (see the Archive function).
-func (m *VolumeManager) Archive(ctx context.Context, name string, w io.Writer) (ArchiveStats, error) {
+func (m *DirManager) Archive(ctx context.Context, name string, w io.Writer) (ArchiveStats, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return ArchiveStats{}, err
@@ -27,7 +27,7 @@ func (m *VolumeManager) Archive(ctx context.Context, name string, w io.Writer) (
 // Snapshot archives volume name to a new file "<name>-<UTC time>.tar" in dir
 // (created if missing) and returns its path. The file is written through a
 // temporary name, fsync'd and renamed, so a snapshot that exists is whole.
-func (m *VolumeManager) Snapshot(ctx context.Context, name, dir string) (string, error) {
+func (m *DirManager) Snapshot(ctx context.Context, name, dir string) (string, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return "", err
@@ -69,7 +69,7 @@ func (m *VolumeManager) Snapshot(ctx context.Context, name, dir string) (string,
 
 // Restore replaces the contents of volume name with the snapshot (a tar
 // file, as written by Snapshot or Archive) at path. See RestoreFrom.
-func (m *VolumeManager) Restore(ctx context.Context, path, name string) error {
+func (m *DirManager) Restore(ctx context.Context, path, name string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return ioErr(err, "restore %q from %s", name, path)
@@ -86,7 +86,7 @@ func (m *VolumeManager) Restore(ctx context.Context, path, name string) error {
 // when that succeeded is it swapped in (atomically where the kernel has
 // renameat2 RENAME_EXCHANGE), the old contents removed, and the volume's
 // metadata kept. On any error the volume is left as it was.
-func (m *VolumeManager) RestoreFrom(ctx context.Context, r io.Reader, name string) error {
+func (m *DirManager) RestoreFrom(ctx context.Context, r io.Reader, name string) error {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return err
@@ -166,8 +166,8 @@ type MigrateOptions struct {
 // untouched. Writers should be stopped during a migration: a file changed
 // meanwhile makes verification fail with ErrCorrupt. newRoot/name must not
 // exist (ErrExists). It returns the volume at its new path; open a
-// VolumeManager on newRoot to manage it there.
-func (m *VolumeManager) Migrate(ctx context.Context, name, newRoot string, opts MigrateOptions) (Volume, error) {
+// DirManager on newRoot to manage it there.
+func (m *DirManager) Migrate(ctx context.Context, name, newRoot string, opts MigrateOptions) (Volume, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return Volume{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +31,14 @@ type Usage struct {
 	Percent float64
 	// FS describes the filesystem holding Path.
 	FS FSStats
+	// Source says where Bytes and Files came from: "walk" (a full walk;
+	// Usage and ScanDir always walk) or, in a Monitor's events, "quota"
+	// (the kernel's project quota accounting: Bytes is the space it
+	// charges, Files the inodes) or "none" (not measured yet).
+	Source string
+	// Measured is when Bytes and Files were measured: a monitor tick
+	// between walks reports the last walk's figures with its time.
+	Measured time.Time
 }
 
 // FSStats is the statfs(2) view of a filesystem. Sizes are in bytes.
@@ -47,18 +56,46 @@ type FSStats struct {
 
 // Usage measures volume name: a parallel walk of its directory plus statfs of
 // its filesystem, with the percent of its quota.
-func (m *VolumeManager) Usage(ctx context.Context, name string) (Usage, error) {
+func (m *DirManager) Usage(ctx context.Context, name string) (Usage, error) {
 	v, err := m.Get(ctx, name)
 	if err != nil {
 		return Usage{}, err
 	}
-	u, err := scanVolume(ctx, v.Path, walkWorkers(m.cfg.Workers), true)
+	u, err := m.walkVolume(ctx, v, true)
 	if err != nil {
 		return Usage{}, err
 	}
 	u.Quota = v.Quota
 	u.Percent = percent(u.Bytes, v.Quota)
 	return u, nil
+}
+
+// walkResult is the outcome of the last full walk of a volume.
+type walkResult struct {
+	u  Usage
+	at time.Time // when the walk ended
+}
+
+// walkVolume walks volume v and records the result, which health checks and
+// monitor ticks report (with its age) between walks.
+func (m *DirManager) walkVolume(ctx context.Context, v Volume, withFS bool) (Usage, error) {
+	u, err := scanVolume(ctx, v.Path, walkWorkers(m.cfg.Workers), withFS)
+	if err != nil {
+		return Usage{}, err
+	}
+	u.Source, u.Measured = usageFromWalk, time.Now().UTC()
+	m.usageMu.Lock()
+	m.walked[v.Name] = walkResult{u: u, at: u.Measured}
+	m.usageMu.Unlock()
+	return u, nil
+}
+
+// lastWalk returns the last full walk of volume name, if any.
+func (m *DirManager) lastWalk(name string) (walkResult, bool) {
+	m.usageMu.Lock()
+	defer m.usageMu.Unlock()
+	w, ok := m.walked[name]
+	return w, ok
 }
 
 // ScanDir measures any directory as Usage does for a volume: bytes (as `du
@@ -151,7 +188,7 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 	for _, r := range results {
 		tot.add(r)
 	}
-	u := Usage{Path: dir, Bytes: tot.bytes, AllocatedBytes: tot.blocks * 512, Files: tot.files, Dirs: tot.dirs, Others: tot.others}
+	u := Usage{Path: dir, Bytes: tot.bytes, AllocatedBytes: tot.blocks * 512, Files: tot.files, Dirs: tot.dirs, Others: tot.others, Source: usageFromWalk, Measured: time.Now().UTC()}
 	if withFS {
 		fs, err := StatFS(ctx, dir)
 		if err != nil {

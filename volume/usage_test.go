@@ -94,7 +94,7 @@ func TestUsageAndReserve(t *testing.T) {
 	if _, err := m.Reserve(ctx, "chunks", 200<<10); !errors.Is(err, ErrQuotaExceeded) {
 		t.Fatalf("second reservation: %v, want ErrQuotaExceeded", err)
 	}
-	if err := m.Check(ctx, "chunks", 100<<10); err != nil {
+	if err := m.CheckSpace(ctx, "chunks", 100<<10); err != nil {
 		t.Fatalf("check within quota: %v", err)
 	}
 	r.Release()
@@ -102,7 +102,7 @@ func TestUsageAndReserve(t *testing.T) {
 	if got := m.Reserved("chunks"); got != 0 {
 		t.Fatalf("reserved after release: %d", got)
 	}
-	if err := m.Check(ctx, "chunks", 400<<10); err != nil {
+	if err := m.CheckSpace(ctx, "chunks", 400<<10); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 	if _, err := m.Resize(ctx, "chunks", 512<<10); !errors.Is(err, ErrQuotaExceeded) {
