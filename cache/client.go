@@ -3,14 +3,16 @@ package cache
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Config describes how New connects to Redis. The zero value connects to a
+// Config describes how Connect connects to Redis. The zero value connects to a
 // single node at localhost:6379. Exactly one of URL and Addrs may be set.
 //
 // # Defaults and the worst case of a call
@@ -37,8 +39,8 @@ import (
 // the first failure, so a call returns at most that long after Redis stops
 // answering, with an error wrapping ErrUnavailable — or sooner, with the ctx
 // error, when the caller's ctx ends first. On a Cluster a command may go to
-// up to MaxRedirects+1 nodes (go-redis's default MaxRedirects is 3, which New
-// keeps), each bounded as above, so the figure is multiplied by 4.
+// up to MaxRedirects+1 nodes (go-redis's default MaxRedirects is 3, which
+// Connect keeps), each bounded as above, so the figure is multiplied by 4.
 // Client.MaxCommandDuration reports the figure for the resolved settings.
 type Config struct {
 	// URL is a redis:// or rediss:// URL. Every option go-redis's ParseURL
@@ -102,12 +104,13 @@ const (
 // Client owns or borrows a go-redis UniversalClient and hands out the
 // package's Redis implementations on it. It is safe for concurrent use.
 type Client struct {
-	rdb   redis.UniversalClient
-	owned bool
-	bound time.Duration
-	log   *slog.Logger
-	once  sync.Once
-	err   error
+	rdb    redis.UniversalClient
+	owned  bool
+	bound  time.Duration
+	log    *slog.Logger
+	once   sync.Once
+	err    error
+	closed atomic.Bool
 }
 
 // knobs points at the fields of one go-redis options struct that Config
@@ -190,10 +193,13 @@ func (k knobs) bound() time.Duration {
 	return b
 }
 
-// New builds a go-redis client from cfg (single node, Sentinel or Cluster),
-// checks it with PING under ctx, and returns a Client that closes it on
-// Close. Errors never contain the URL or password.
-func New(ctx context.Context, cfg Config) (*Client, error) {
+// Connect builds a go-redis client from cfg (single node, Sentinel or
+// Cluster), checks it with PING under ctx, and returns a Client that
+// closes it on Close. An unreachable Redis fails with ErrUnavailable (or
+// ctx's error), a bad Config with ErrInvalid. Errors never contain the URL
+// or password. Use FromEnv for a Config from the environment and NewClient
+// to wrap a go-redis client of your own.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.URL != "" && len(cfg.Addrs) > 0 {
 		return nil, invalidf("config: set URL or Addrs, not both")
 	}
@@ -277,7 +283,7 @@ func failoverOptions(o *redis.Options, master, sentinelPassword string, sentinel
 }
 
 // MaxCommandDuration is the worst case of one Redis command on a client
-// made by New (see Config), or 0 when a disabled timeout leaves only the
+// made by Connect (see Config), or 0 when a disabled timeout leaves only the
 // ctx to bound calls, or for a client from NewClient.
 func (c *Client) MaxCommandDuration() time.Duration { return c.bound }
 
@@ -286,7 +292,7 @@ func (c *Client) MaxCommandDuration() time.Duration { return c.bound }
 // not close rdb: its owner does. log may be nil.
 //
 // go-redis honours a ctx deadline on a slow server only with
-// ContextTimeoutEnabled set in its options (New sets it); without it a
+// ContextTimeoutEnabled set in its options (Connect sets it); without it a
 // call waits up to the client's ReadTimeout whatever the ctx says.
 func NewClient(rdb redis.UniversalClient, log *slog.Logger) *Client {
 	return &Client{rdb: rdb, log: logger(log)}
@@ -296,9 +302,15 @@ func NewClient(rdb redis.UniversalClient, log *slog.Logger) *Client {
 // anything this package does not cover.
 func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
-// Close closes the go-redis client if New created it. It is idempotent.
+// Close closes the go-redis client if Connect created it, and marks c
+// closed: from then on c's methods and every call on the implementations
+// it handed out fail with ErrClosed (on a client from NewClient, whose
+// go-redis client its owner closes, c's own methods do; the
+// implementations work until the owner closes it). It is idempotent: a
+// second Close returns what the first returned.
 func (c *Client) Close() error {
 	c.once.Do(func() {
+		c.closed.Store(true)
 		if c.owned {
 			c.err = c.rdb.Close()
 		}
@@ -307,19 +319,33 @@ func (c *Client) Close() error {
 }
 
 // Cache returns a Redis Cache on this client.
-func (c *Client) Cache(opts CacheOptions) (*RedisCache, error) {
+func (c *Client) Cache(opts CacheOptions) (Cache, error) {
+	if err := c.open("cache"); err != nil {
+		return nil, err
+	}
 	if opts.Logger == nil {
 		opts.Logger = c.log
 	}
-	return NewRedisCache(c.rdb, opts)
+	r, err := NewRedisCache(c.rdb, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Locker returns a Redis Locker on this client.
-func (c *Client) Locker(opts LockerOptions) (*RedisLocker, error) {
+func (c *Client) Locker(opts LockerOptions) (Locker, error) {
+	if err := c.open("locker"); err != nil {
+		return nil, err
+	}
 	if opts.Logger == nil {
 		opts.Logger = c.log
 	}
-	return NewRedisLocker(c.rdb, opts)
+	r, err := NewRedisLocker(c.rdb, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func logger(l *slog.Logger) *slog.Logger {
@@ -330,29 +356,75 @@ func logger(l *slog.Logger) *slog.Logger {
 }
 
 // Limiter returns a Redis Limiter on this client.
-func (c *Client) Limiter(opts LimiterOptions) (*RedisLimiter, error) {
+func (c *Client) Limiter(opts LimiterOptions) (Limiter, error) {
+	if err := c.open("limiter"); err != nil {
+		return nil, err
+	}
 	if opts.Logger == nil {
 		opts.Logger = c.log
 	}
-	return NewRedisLimiter(c.rdb, opts)
+	r, err := NewRedisLimiter(c.rdb, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-// Sessions returns a Redis SessionStore on this client.
-func (c *Client) Sessions(opts SessionOptions) (*RedisSessions, error) {
-	return NewRedisSessions(c.rdb, opts)
+// Sessions returns a Redis SessionStore of login sessions on this client.
+func (c *Client) Sessions(opts SessionOptions) (SessionStore, error) {
+	if err := c.open("sessions"); err != nil {
+		return nil, err
+	}
+	r, err := NewRedisSessions(c.rdb, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // PubSub returns a Redis PubSub on this client.
-func (c *Client) PubSub(opts PubSubOptions) (*RedisPubSub, error) {
+func (c *Client) PubSub(opts PubSubOptions) (PubSub, error) {
+	if err := c.open("pubsub"); err != nil {
+		return nil, err
+	}
 	if opts.Logger == nil {
 		opts.Logger = c.log
 	}
-	return NewRedisPubSub(c.rdb, opts)
+	r, err := NewRedisPubSub(c.rdb, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Stream returns the Redis Stream name on this client (see NewRedisStream).
-func (c *Client) Stream(ctx context.Context, name string, opts StreamOptions) (*RedisStream, error) {
-	return NewRedisStream(ctx, c.rdb, name, opts)
+func (c *Client) Stream(ctx context.Context, name string, opts StreamOptions) (Stream, error) {
+	if err := c.open("stream"); err != nil {
+		return nil, err
+	}
+	r, err := NewRedisStream(ctx, c.rdb, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Ping checks that Redis answers (PING; on a Cluster, the node serving the
+// command). It fails with ErrUnavailable when Redis does not, ErrClosed
+// after Close, or ctx's error.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.open("ping"); err != nil {
+		return err
+	}
+	return wrapErr(ctx, "ping", c.rdb.Ping(ctx).Err())
+}
+
+// open returns ErrClosed once Close was called.
+func (c *Client) open(op string) error {
+	if c.closed.Load() {
+		return fmt.Errorf("cache: %s: %w", op, ErrClosed)
+	}
+	return nil
 }
 
 // Redis returns the underlying client.

@@ -9,50 +9,49 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/errkind"
 )
 
 // Sentinel errors. Every error the package returns wraps at most one of
 // them (plus, where there is one, the underlying cause), so callers test
 // with errors.Is and can still reach the go-redis error with errors.As.
+// Each belongs to a kind of package errkind, so errors.Is(err,
+// errkind.NotFound) and errkind.Of(err) work across the SDK.
 var (
-	// ErrNotFound: the key, session or message does not exist (a cache
-	// miss, an expired session).
-	ErrNotFound = errors.New("cache: not found")
-	// ErrUnavailable: Redis could not be reached or could not serve the
-	// request (connection refused or reset, network timeout, pool
-	// exhausted, LOADING, CLUSTERDOWN, TRYAGAIN, MASTERDOWN, READONLY).
-	// Retrying later may succeed.
-	ErrUnavailable = errors.New("cache: redis unavailable")
-	// ErrInvalid: bad input (an empty or oversized key or value, a
-	// negative TTL, a nil codec or loader, ...). Retrying never helps.
-	ErrInvalid = errors.New("cache: invalid argument")
-	// ErrCorrupt: a stored value could not be decoded (unknown codec
-	// version, malformed payload).
-	ErrCorrupt = errors.New("cache: corrupt value")
-	// ErrClosed: the client or subscription was closed.
-	ErrClosed = errors.New("cache: closed")
+	// ErrNotFound (kind NotFound): the key, session or message does not
+	// exist (a cache miss, an expired session).
+	ErrNotFound = errkind.New(errkind.NotFound, "cache: not found")
+	// ErrUnavailable (kind Unavailable): Redis could not be reached or
+	// could not serve the request (connection refused or reset, network
+	// timeout, pool exhausted, LOADING, CLUSTERDOWN, TRYAGAIN, MASTERDOWN,
+	// READONLY). Retrying later may succeed. A call whose ctx ended is
+	// never ErrUnavailable: it returns ctx's error.
+	ErrUnavailable = errkind.New(errkind.Unavailable, "cache: redis unavailable")
+	// ErrInvalid (kind InvalidArgument): bad input (an empty or oversized
+	// key or value, a negative or too long TTL, a nil codec or loader,
+	// ...). Retrying never helps.
+	ErrInvalid = errkind.New(errkind.InvalidArgument, "cache: invalid argument")
+	// ErrCorrupt (kind DataLoss): a stored value could not be decoded
+	// (unknown codec version, malformed payload).
+	ErrCorrupt = errkind.New(errkind.DataLoss, "cache: corrupt value")
+	// ErrClosed (kind Closed): the Client, Memory or subscription was
+	// closed.
+	ErrClosed = errkind.New(errkind.Closed, "cache: closed")
 
-	// ErrLockNotObtained: Obtain gave up because another owner holds
-	// the lock (after the retries its options allow).
-	ErrLockNotObtained = errors.New("cache: lock not obtained")
-	// ErrLockNotHeld: Release or Refresh was called by a holder that no
-	// longer owns the lock. ErrLockExpired and ErrLockTaken wrap it, so
-	// errors.Is(err, ErrLockNotHeld) covers both.
-	ErrLockNotHeld = errors.New("cache: lock not held")
+	// ErrLockNotObtained (kind Aborted): Obtain gave up because another
+	// owner holds the lock (after the retries its options allow).
+	ErrLockNotObtained = errkind.New(errkind.Aborted, "cache: lock not obtained")
+	// ErrLockNotHeld (kind FailedPrecondition): Release or Refresh was
+	// called by a holder that no longer owns the lock. ErrLockExpired and
+	// ErrLockTaken are its children, so errors.Is(err, ErrLockNotHeld)
+	// covers both.
+	ErrLockNotHeld = errkind.New(errkind.FailedPrecondition, "cache: lock not held")
 	// ErrLockExpired: the lease ran out and nobody holds the lock now.
-	ErrLockExpired error = &childError{"cache: lock expired", ErrLockNotHeld}
+	ErrLockExpired = errkind.NewChild(ErrLockNotHeld, "cache: lock expired")
 	// ErrLockTaken: the lease ran out and another owner holds the lock.
-	ErrLockTaken error = &childError{"cache: lock taken by another owner", ErrLockNotHeld}
+	ErrLockTaken = errkind.NewChild(ErrLockNotHeld, "cache: lock taken by another owner")
 )
-
-// childError is a sentinel that is also another sentinel.
-type childError struct {
-	msg    string
-	parent error
-}
-
-func (e *childError) Error() string { return e.msg }
-func (e *childError) Unwrap() error { return e.parent }
 
 // invalidf returns an error wrapping ErrInvalid.
 func invalidf(format string, args ...any) error {
@@ -71,12 +70,12 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch {
-	case errors.Is(err, redis.Nil):
+	if errors.Is(err, redis.Nil) {
 		return fmt.Errorf("cache: %s: %w", op, ErrNotFound)
-	case errors.Is(err, redis.ErrClosed):
-		return fmt.Errorf("cache: %s: %w", op, ErrClosed)
 	}
+	// The caller's ctx comes before the server's state: a call whose ctx
+	// ended reports that (and never ErrUnavailable), whatever the socket
+	// said meanwhile. The cause stays reachable with errors.As.
 	if ctx != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			if errors.Is(err, cerr) {
@@ -84,6 +83,9 @@ func wrapErr(ctx context.Context, op string, err error) error {
 			}
 			return fmt.Errorf("cache: %s: %w (%w)", op, cerr, err)
 		}
+	}
+	if errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("cache: %s: %w", op, ErrClosed)
 	}
 	if isUnavailable(err) {
 		return fmt.Errorf("cache: %s: %w: %w", op, ErrUnavailable, err)

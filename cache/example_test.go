@@ -7,10 +7,31 @@ import (
 	"time"
 
 	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/errkind"
 )
 
+// A service takes a Backend and runs on Redis or in memory unchanged.
+func ExampleBackend() {
+	ctx := context.Background()
+	var b cache.Backend = cache.NewMemory()
+	// In production: cfg, err := cache.FromEnv(); b, err = cache.Connect(ctx, cfg)
+	defer b.Close()
+
+	users, _ := b.Cache(cache.CacheOptions{Entity: "user"})
+	_ = users.Set(ctx, "u42", []byte(`{"name":"Ada"}`), time.Minute)
+	v, _ := users.Get(ctx, "u42")
+	fmt.Println(string(v), b.Check(ctx).Status)
+
+	_ = b.Close()
+	_, err := users.Get(ctx, "u42")
+	fmt.Println(errkind.Of(err))
+	// Output:
+	// {"name":"Ada"} up
+	// closed
+}
+
 // A typed cache with GetOrLoad; the in-memory implementation behaves like
-// Redis (cache.New or cache.NewRedisCache).
+// Redis (cache.Connect or cache.NewRedisCache).
 func ExampleTyped() {
 	ctx := context.Background()
 	c, _ := cache.NewMemory().Cache(cache.CacheOptions{Entity: "manifest"})
@@ -58,7 +79,7 @@ func ExampleLimiter() {
 
 func ExampleSessionStore() {
 	ctx := context.Background()
-	sessions, _ := cache.NewMemory().Sessions(cache.SessionOptions{HashTokens: true})
+	sessions, _ := cache.NewMemory().Sessions(cache.SessionOptions{})
 	s, _ := sessions.Create(ctx, "user123", map[string]string{"role": "admin"}, 0)
 	got, _ := sessions.Get(ctx, s.Token)
 	fmt.Println(got.UserID, got.Values["role"], len(s.Token) >= 43)

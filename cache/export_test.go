@@ -13,3 +13,6 @@ func TestenvSessionIndexKey(userID string) string {
 	}
 	return k
 }
+
+// TestenvReportOf is reportOf, for tests of a partly unreachable Cluster.
+var TestenvReportOf = reportOf

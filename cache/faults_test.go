@@ -132,7 +132,7 @@ func TestRedisDown(t *testing.T) {
 func TestSlowRedis(t *testing.T) {
 	ctx := context.Background()
 	p := testenv.StartRedis(t)
-	cl, err := cache.New(ctx, cache.Config{URL: p.URL()}) // sets ContextTimeoutEnabled
+	cl, err := cache.Connect(ctx, cache.Config{URL: p.URL()}) // sets ContextTimeoutEnabled
 	noErr(t, err)
 	t.Cleanup(func() { _ = cl.Close() })
 	rdb := cl.Redis()

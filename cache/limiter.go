@@ -400,7 +400,10 @@ type memRLEntry struct {
 var _ Limiter = (*MemoryLimiter)(nil)
 
 // Limiter returns an in-memory Limiter. Limiters from one Memory share state.
-func (m *Memory) Limiter(opts LimiterOptions) (*MemoryLimiter, error) {
+func (m *Memory) Limiter(opts LimiterOptions) (Limiter, error) {
+	if err := m.open("limiter"); err != nil {
+		return nil, err
+	}
 	core, err := newLimiterCore(opts)
 	if err != nil {
 		return nil, err
@@ -419,8 +422,8 @@ func (l *MemoryLimiter) AllowN(ctx context.Context, key string, limit int64, win
 	if err != nil {
 		return Result{Limit: limit}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return l.failed(limit, window, fmt.Errorf("cache: limiter: %w", err))
+	if err := l.m.alive(ctx, "limiter"); err != nil {
+		return l.failed(limit, window, err)
 	}
 	l.m.mu.Lock()
 	defer l.m.mu.Unlock()
@@ -486,6 +489,9 @@ func (l *MemoryLimiter) AllowN(ctx context.Context, key string, limit int64, win
 func (l *MemoryLimiter) Reset(ctx context.Context, key string) error {
 	k, _, err := l.check(key, 1, time.Second, 0)
 	if err != nil {
+		return err
+	}
+	if err := l.m.alive(ctx, "limiter reset"); err != nil {
 		return err
 	}
 	l.m.mu.Lock()

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 )
 
@@ -67,8 +67,8 @@ type Lock interface {
 // LockOptions configures one Obtain. The zero value means a
 // lucidkeys.LockTTL lease, a single attempt and a watchdog.
 type LockOptions struct {
-	// TTL is the lease; 0 means lucidkeys.LockTTL; negative or below
-	// 1ms is ErrInvalid.
+	// TTL is the lease; 0 means lucidkeys.LockTTL; negative, below 1ms
+	// or above MaxLockTTL is ErrInvalid.
 	TTL time.Duration
 	// Retry, if set, makes Obtain wait for a held lock.
 	Retry *Backoff
@@ -77,29 +77,23 @@ type LockOptions struct {
 	NoWatchdog bool
 }
 
-// Backoff is an exponential backoff with jitter: the n-th wait is drawn
-// uniformly from [d/2, d] with d = min(Max, Min·2ⁿ). Waits never outlast
-// the caller's ctx.
+// Backoff is the retry policy of Obtain: exponential backoff with full
+// jitter, the SDK's one retry shape. The wait before retry n (n = 1 for
+// the first) is drawn uniformly from (0, min(Max, Min·2ⁿ⁻¹)]: full jitter
+// spreads contenders for one lock the most, so they collide least.
+// Waits never outlast the caller's ctx.
 type Backoff struct {
-	Min      time.Duration // first wait; default 10ms
-	Max      time.Duration // cap; default 1s
+	Min      time.Duration // cap of the first wait; default 10ms
+	Max      time.Duration // cap of every wait; default 1s
 	Attempts int           // total attempts including the first; 0 = until ctx is done
 }
 
-func (b *Backoff) wait(n int) time.Duration {
-	lo, hi := b.Min, b.Max
-	if lo <= 0 {
-		lo = 10 * time.Millisecond
-	}
-	if hi <= 0 {
-		hi = time.Second
-	}
-	d := lo
-	for i := 0; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d/2 + mrand.N(d/2+1)
+// defaultBackoff fills the zero fields of a Backoff.
+var defaultBackoff = backoff.Policy{Min: 10 * time.Millisecond, Max: time.Second}
+
+// policy maps b onto the SDK's retry policy.
+func (b *Backoff) policy() backoff.Policy {
+	return backoff.Policy{Min: b.Min, Max: b.Max, Attempts: b.Attempts}.Normalize(defaultBackoff)
 }
 
 // LockerOptions configures a Locker. The zero value is usable.
@@ -157,21 +151,56 @@ func (d drift) validity(ttl time.Duration) time.Duration {
 	return ttl - time.Duration(float64(ttl)*d.factor) - d.fixed
 }
 
+// MaxLockTTL caps a lock's lease (Obtain and Refresh; ErrInvalid above
+// it). A live holder never needs a long lease — the watchdog refreshes it
+// every TTL/3 — so a long TTL only decides how long a crashed holder
+// blocks everyone else; a day bounds that cost of a mistaken unit (a lock
+// of 200 years was accepted before) while leaving room for a holder that
+// refreshes by hand.
+const MaxLockTTL = 24 * time.Hour
+
+// FenceTTL is the lifetime of a lock's fencing counter, renewed by every
+// Obtain. Without it every lock name ever used would keep a key forever.
+//
+// Why expiry is safe: an Obtain sets the counter to
+// max(counter + 1, Redis TIME in µs), so a token is never below the server
+// time it was issued at, nor (an Obtain takes well over a microsecond)
+// more than a few µs above it. The counter disappears only after FenceTTL
+// without any Obtain of the name, and the next Obtain then starts again
+// from TIME, which by then is at least FenceTTL (2.6·10¹² µs) past every
+// token issued before — including any a stale holder still carries, whose
+// lease cannot outlive MaxLockTTL anyway. The same seeding keeps tokens
+// increasing when the counter is lost otherwise (evicted, or missing on a
+// promoted replica), provided the server's clock is not set back by more
+// than the time since the last Obtain. Tokens are about 1.7·10¹⁵ today,
+// exact in the script's doubles until the year 2255.
+const FenceTTL = 30 * 24 * time.Hour
+
 func lockTTL(ttl time.Duration) (time.Duration, error) {
 	switch {
 	case ttl == 0:
 		return lucidkeys.LockTTL, nil
 	case ttl < time.Millisecond:
 		return 0, invalidf("lock TTL %v: want 0 (default) or at least 1ms", ttl)
+	case ttl > MaxLockTTL:
+		return 0, invalidf("lock TTL %v: more than MaxLockTTL (%v)", ttl, MaxLockTTL)
 	}
 	return ttl, nil
 }
 
 // Scripts. KEYS[1] is the lock, KEYS[2] its fencing counter (same slot).
 var (
+	// obtainScript takes the lock KEYS[1] (token ARGV[1], lease ARGV[2]
+	// ms) and returns the new fencing token max(counter+1, TIME in µs),
+	// stored in KEYS[2] for ARGV[3] ms (see FenceTTL); 0 if the lock is
+	// held. A counter of the old INCR layout (a small integer) is
+	// overtaken by TIME at once.
 	obtainScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  local t = redis.call('TIME')
+  local f = math.max((tonumber(redis.call('GET', KEYS[2])) or 0) + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  redis.call('SET', KEYS[2], string.format('%.0f', f), 'PX', ARGV[3])
+  return f
 end
 return 0`)
 	// 1: done; 0: no lock (expired); -1: another owner.
@@ -246,7 +275,7 @@ func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions)
 	token := newToken()
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		n, err := obtainScript.Run(ctx, l.rdb, []string{key, fence}, token, ttl.Milliseconds()).Int64()
+		n, err := obtainScript.Run(ctx, l.rdb, []string{key, fence}, token, ttl.Milliseconds(), FenceTTL.Milliseconds()).Int64()
 		if err != nil {
 			return nil, wrapErr(ctx, "lock obtain", err)
 		}
@@ -267,14 +296,10 @@ func waitRetry(ctx context.Context, name string, opts LockOptions, attempt int) 
 	if opts.Retry == nil || (opts.Retry.Attempts > 0 && attempt+1 >= opts.Retry.Attempts) {
 		return fmt.Errorf("cache: lock %q: %w", name, ErrLockNotObtained)
 	}
-	t := time.NewTimer(opts.Retry.wait(attempt))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("cache: lock %q: waiting: %w", name, ctx.Err())
-	case <-t.C:
-		return nil
+	if err := opts.Retry.policy().Wait(ctx, attempt+1); err != nil {
+		return fmt.Errorf("cache: lock %q: waiting: %w", name, err)
 	}
+	return nil
 }
 
 // lockOps is what a lock implementation provides to lockState.
@@ -417,8 +442,8 @@ func (s *lockState) Refresh(ctx context.Context, ttl time.Duration) error {
 		ttl = s.ttl
 	}
 	s.mu.Unlock()
-	if ttl < time.Millisecond {
-		return invalidf("lock TTL %v: want 0 (the lock's TTL) or at least 1ms", ttl)
+	if ttl < time.Millisecond || ttl > MaxLockTTL {
+		return invalidf("lock TTL %v: want 0 (the lock's TTL) or 1ms..MaxLockTTL (%v)", ttl, MaxLockTTL)
 	}
 	if released {
 		return fmt.Errorf("cache: lock %q: released: %w", s.name, ErrLockNotHeld)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HamiGames/lucid-data/lucidkeys"
@@ -31,6 +33,10 @@ type Memory struct {
 	users    map[string]map[string]bool
 	subs     map[string]map[*memSub]bool
 	streams  map[string]*memStream
+
+	closed atomic.Bool
+	done   chan struct{} // closed by Close: wakes blocked Reads
+	once   sync.Once
 }
 
 type memEntry struct {
@@ -43,8 +49,54 @@ func NewMemory() *Memory {
 	now := time.Now()
 	return &Memory{epoch: now, epochWall: now.Round(0), kv: map[string]memEntry{}, fence: map[string]int64{}, rl: map[string]*memLog{}, locks: map[string]*lockState{},
 		sessions: map[string]memSession{}, users: map[string]map[string]bool{},
-		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}}
+		subs: map[string]map[*memSub]bool{}, streams: map[string]*memStream{}, done: make(chan struct{})}
 }
+
+// Close ends m like a Client's Close ends its connection: every later
+// call on m or on anything made from it fails with ErrClosed, open
+// subscriptions end (their Messages channels are closed) and a blocked
+// Stream Read returns. It is idempotent and always returns nil.
+func (m *Memory) Close() error {
+	m.once.Do(func() {
+		m.closed.Store(true)
+		close(m.done)
+		m.mu.Lock()
+		var subs []*memSub
+		for _, set := range m.subs {
+			for s := range set {
+				subs = append(subs, s)
+			}
+		}
+		m.mu.Unlock()
+		for _, s := range subs {
+			s.end()
+		}
+	})
+	return nil
+}
+
+// alive returns the error a call named op must fail with before it
+// starts: ctx's (the caller's ctx comes first), or ErrClosed after Close.
+func (m *Memory) alive(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: %s: %w", op, err)
+	}
+	if m.closed.Load() {
+		return fmt.Errorf("cache: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+// open returns ErrClosed once Close was called.
+func (m *Memory) open(op string) error {
+	if m.closed.Load() {
+		return fmt.Errorf("cache: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+// Ping reports whether m serves: nil, ctx's error or ErrClosed.
+func (m *Memory) Ping(ctx context.Context) error { return m.alive(ctx, "ping") }
 
 // clock is the limiter's time: a wall-clock time (no monotonic reading)
 // that advances with the monotonic clock.
@@ -76,7 +128,10 @@ type MemoryCache struct {
 var _ Cache = (*MemoryCache)(nil)
 
 // Cache returns a Cache on m.
-func (m *Memory) Cache(opts CacheOptions) (*MemoryCache, error) {
+func (m *Memory) Cache(opts CacheOptions) (Cache, error) {
+	if err := m.open("cache"); err != nil {
+		return nil, err
+	}
 	core, err := newCacheCore(opts)
 	if err != nil {
 		return nil, err
@@ -90,8 +145,8 @@ func (c *MemoryCache) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: get: %w", err)
+	if err := c.m.alive(ctx, "get"); err != nil {
+		return nil, err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -114,8 +169,8 @@ func (c *MemoryCache) Set(ctx context.Context, key string, value []byte, ttl tim
 	if ttl, err = c.ttl(ttl); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: set: %w", err)
+	if err := c.m.alive(ctx, "set"); err != nil {
+		return err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -129,8 +184,8 @@ func (c *MemoryCache) Delete(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("cache: delete: %w", err)
+	if err := c.m.alive(ctx, "delete"); err != nil {
+		return false, err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -145,8 +200,8 @@ func (c *MemoryCache) Exists(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("cache: exists: %w", err)
+	if err := c.m.alive(ctx, "exists"); err != nil {
+		return false, err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -160,8 +215,8 @@ func (c *MemoryCache) TTL(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("cache: ttl: %w", err)
+	if err := c.m.alive(ctx, "ttl"); err != nil {
+		return 0, err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -185,8 +240,8 @@ func (c *MemoryCache) Expire(ctx context.Context, key string, ttl time.Duration)
 	if ttl, err = c.ttl(ttl); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: expire: %w", err)
+	if err := c.m.alive(ctx, "expire"); err != nil {
+		return err
 	}
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
@@ -216,7 +271,10 @@ type MemoryLocker struct {
 var _ Locker = (*MemoryLocker)(nil)
 
 // Locker returns a Locker on m.
-func (m *Memory) Locker(opts LockerOptions) (*MemoryLocker, error) {
+func (m *Memory) Locker(opts LockerOptions) (Locker, error) {
+	if err := m.open("locker"); err != nil {
+		return nil, err
+	}
 	e := opts.Entity
 	if e == "" {
 		e = "lock"
@@ -243,8 +301,8 @@ func (l *MemoryLocker) Obtain(ctx context.Context, name string, opts LockOptions
 	}
 	key, token := k.String(), newToken()
 	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("cache: lock %q: %w", name, err)
+		if err := l.m.alive(ctx, "lock "+strconv.Quote(name)); err != nil {
+			return nil, err
 		}
 		start := time.Now()
 		l.m.mu.Lock()
@@ -278,8 +336,8 @@ type memLockOps struct {
 }
 
 func (o *memLockOps) check(ctx context.Context, now time.Time) (memEntry, int64, error) {
-	if err := ctx.Err(); err != nil {
-		return memEntry{}, 0, fmt.Errorf("cache: lock: %w", err)
+	if err := o.m.alive(ctx, "lock"); err != nil {
+		return memEntry{}, 0, err
 	}
 	e, ok := o.m.get(o.key, now)
 	switch {

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"fmt"
 	"sync"
 )
 
@@ -27,7 +26,10 @@ type memSub struct {
 }
 
 // PubSub returns an in-memory PubSub on m.
-func (m *Memory) PubSub(opts PubSubOptions) (*MemoryPubSub, error) {
+func (m *Memory) PubSub(opts PubSubOptions) (PubSub, error) {
+	if err := m.open("pubsub"); err != nil {
+		return nil, err
+	}
 	core, err := newPubSubCore(opts)
 	if err != nil {
 		return nil, err
@@ -44,8 +46,8 @@ func (p *MemoryPubSub) Publish(ctx context.Context, channel string, payload []by
 	if err := p.payload(payload); err != nil {
 		return 0, err
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("cache: publish: %w", err)
+	if err := p.m.alive(ctx, "publish"); err != nil {
+		return 0, err
 	}
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
@@ -76,8 +78,8 @@ func (p *MemoryPubSub) Subscribe(ctx context.Context, channels ...string) (Subsc
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: subscribe: %w", err)
+	if err := p.m.alive(ctx, "subscribe"); err != nil {
+		return nil, err
 	}
 	s := &memSub{m: p.m, out: make(chan Message, p.buffer), byKey: byKey, gap: map[string]bool{}, closing: make(chan struct{})}
 	p.m.mu.Lock()
@@ -92,6 +94,7 @@ func (p *MemoryPubSub) Subscribe(ctx context.Context, channels ...string) (Subsc
 		select {
 		case <-ctx.Done():
 		case <-s.closing:
+		case <-p.m.done:
 		}
 		s.end()
 	}()

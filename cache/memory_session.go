@@ -24,7 +24,10 @@ type memSession struct {
 }
 
 // Sessions returns an in-memory SessionStore on m.
-func (m *Memory) Sessions(opts SessionOptions) (*MemorySessions, error) {
+func (m *Memory) Sessions(opts SessionOptions) (SessionStore, error) {
+	if err := m.open("sessions"); err != nil {
+		return nil, err
+	}
 	core, err := newSessionCore(opts)
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func (s *MemorySessions) live(id string, now time.Time) (memSession, bool) {
 }
 
 func (s *MemorySessions) out(id string, ss memSession) Session {
-	return Session{ID: id, UserID: ss.user, Values: maps.Clone(ss.values), CreatedAt: ss.created, ExpiresAt: ss.exp.Truncate(time.Millisecond)}
+	return Session{ID: s.publicID(id), UserID: ss.user, Values: maps.Clone(ss.values), CreatedAt: ss.created, ExpiresAt: ss.exp.Truncate(time.Millisecond)}
 }
 
 // Create implements SessionStore.
@@ -57,8 +60,8 @@ func (s *MemorySessions) Create(ctx context.Context, userID string, values map[s
 	if _, err := encodeSession(stored{User: userID, Values: values}); err != nil {
 		return Session{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Session{}, fmt.Errorf("cache: session create: %w", err)
+	if err := s.m.alive(ctx, "session create"); err != nil {
+		return Session{}, err
 	}
 	token, id := s.newToken(userID)
 	now := time.Now()
@@ -80,8 +83,8 @@ func (s *MemorySessions) find(ctx context.Context, token string) (string, memSes
 	if err != nil {
 		return "", memSession{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return "", memSession{}, fmt.Errorf("cache: session: %w", err)
+	if err := s.m.alive(ctx, "session"); err != nil {
+		return "", memSession{}, err
 	}
 	ss, ok := s.live(id, time.Now())
 	if !ok {
@@ -136,8 +139,8 @@ func (s *MemorySessions) List(ctx context.Context, userID string) ([]Session, er
 	if _, _, err := userIndexKey(userID); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: session list: %w", err)
+	if err := s.m.alive(ctx, "session list"); err != nil {
+		return nil, err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -159,8 +162,8 @@ func (s *MemorySessions) RevokeAll(ctx context.Context, userID string) (int, err
 	if _, _, err := userIndexKey(userID); err != nil {
 		return 0, err
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("cache: session revoke: %w", err)
+	if err := s.m.alive(ctx, "session revoke"); err != nil {
+		return 0, err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()

@@ -44,7 +44,7 @@ type memPending struct {
 }
 
 // Stream returns the in-memory stream name with opts (see NewRedisStream).
-func (m *Memory) Stream(ctx context.Context, name string, opts StreamOptions) (*MemoryStream, error) {
+func (m *Memory) Stream(ctx context.Context, name string, opts StreamOptions) (Stream, error) {
 	if _, err := lucidkeys.NewKey(lucidkeys.ServicePubSub, "stream", name); err != nil {
 		return nil, fmt.Errorf("cache: stream name: %w: %w", ErrInvalid, err)
 	}
@@ -63,8 +63,8 @@ func (m *Memory) Stream(ctx context.Context, name string, opts StreamOptions) (*
 	if opts.MaxPayload <= 0 {
 		opts.MaxPayload = DefaultMaxValueSize
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: stream: %w", err)
+	if err := m.alive(ctx, "stream"); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -86,8 +86,8 @@ func (s *MemoryStream) Add(ctx context.Context, payload []byte) (string, error) 
 	if len(payload) > s.o.MaxPayload {
 		return "", invalidf("payload is %d bytes, more than %d", len(payload), s.o.MaxPayload)
 	}
-	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("cache: stream add: %w", err)
+	if err := s.m.alive(ctx, "stream add"); err != nil {
+		return "", err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -110,6 +110,9 @@ func (s *MemoryStream) Read(ctx context.Context, count int) ([]StreamMessage, er
 	t := time.NewTimer(s.o.Block)
 	defer t.Stop()
 	for {
+		if err := s.m.alive(ctx, "stream read"); err != nil {
+			return nil, err
+		}
 		s.m.mu.Lock()
 		var out []StreamMessage
 		for _, e := range s.st.entries {
@@ -130,7 +133,7 @@ func (s *MemoryStream) Read(ctx context.Context, count int) ([]StreamMessage, er
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("cache: stream read: %w", ctx.Err())
+		case <-s.m.done:
 		case <-t.C:
 			return nil, nil
 		case <-wake:
@@ -149,8 +152,8 @@ func seqOf(id string) (int64, bool) {
 
 // Ack implements Stream.
 func (s *MemoryStream) Ack(ctx context.Context, ids ...string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: stream ack: %w", err)
+	if err := s.m.alive(ctx, "stream ack"); err != nil {
+		return err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -169,8 +172,8 @@ func (s *MemoryStream) Claim(ctx context.Context, minIdle time.Duration, count i
 	if count <= 0 || minIdle < 0 {
 		return nil, invalidf("claim count %d, min idle %v", count, minIdle)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: stream claim: %w", err)
+	if err := s.m.alive(ctx, "stream claim"); err != nil {
+		return nil, err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -193,8 +196,8 @@ func (s *MemoryStream) Claim(ctx context.Context, minIdle time.Duration, count i
 
 // Pending implements Stream.
 func (s *MemoryStream) Pending(ctx context.Context) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("cache: stream pending: %w", err)
+	if err := s.m.alive(ctx, "stream pending"); err != nil {
+		return 0, err
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()

@@ -37,7 +37,9 @@ type MiddlewareOptions struct {
 //
 // and a denied one Retry-After: <seconds>. When Redis is unavailable the
 // limiter's FailurePolicy decides; a request refused by FailClosed is
-// answered 503 Service Unavailable.
+// answered 503 Service Unavailable. A request whose context ended before
+// the limiter answered (the client hung up) gets no response at all and
+// does not reach next: that is not an outage.
 func Middleware(l Limiter, o MiddlewareOptions) (func(http.Handler) http.Handler, error) {
 	if l == nil {
 		return nil, invalidf("middleware: limiter is nil")
@@ -63,6 +65,14 @@ func Middleware(l Limiter, o MiddlewareOptions) (func(http.Handler) http.Handler
 				cost = o.Cost(r)
 			}
 			res, err := l.AllowN(r.Context(), k, o.Limit, o.Window, cost)
+			if err != nil && r.Context().Err() != nil {
+				// The client hung up (or the server's own deadline for the
+				// request passed) before the limiter answered: nobody is
+				// waiting for a response, and a 503 would be logged as an
+				// outage that did not happen. Answer nothing.
+				log.Debug("cache: rate limit middleware: request ended before the limiter answered", "err", err)
+				return
+			}
 			if err != nil {
 				log.Warn("cache: rate limit middleware", "err", err, "allowed", res.Allowed)
 			}

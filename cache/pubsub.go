@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 )
 
@@ -233,7 +234,7 @@ func (s *redisSub) run(confirmed map[string]bool) {
 	defer close(s.done)
 	defer close(s.out)
 	ctx := context.Background() // reads are bounded by the timeout; Close unblocks them
-	backoff := Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second}
+	retry := backoff.Policy{Min: 50 * time.Millisecond, Max: 2 * time.Second}
 	failures := 0
 	for !s.ending() {
 		m, err := s.ps.ReceiveTimeout(ctx, 10*time.Second)
@@ -248,8 +249,8 @@ func (s *redisSub) run(confirmed map[string]bool) {
 			}
 			// go-redis reconnects and resubscribes on the next read.
 			s.log.Warn("cache: subscription interrupted; resubscribing", "err", err)
-			t := time.NewTimer(backoff.wait(failures))
 			failures++
+			t := time.NewTimer(retry.Delay(failures))
 			select {
 			case <-s.closing:
 				t.Stop()

@@ -15,7 +15,7 @@ import (
 
 func TestNewConfig(t *testing.T) {
 	ctx := context.Background()
-	c, err := cache.New(ctx, cache.Config{URL: testenv.RedisURL(t)})
+	c, err := cache.Connect(ctx, cache.Config{URL: testenv.RedisURL(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestNewConfig(t *testing.T) {
 	noErr(t, c.Close())
 	noErr(t, c.Close()) // idempotent
 
-	cl, err := cache.New(ctx, cache.Config{Addrs: testenv.RedisClusterAddrs(t)})
+	cl, err := cache.Connect(ctx, cache.Config{Addrs: testenv.RedisClusterAddrs(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func TestNewConfig(t *testing.T) {
 	noErr(t, err)
 	noErr(t, cc.Set(ctx, "k", []byte("v"), time.Minute))
 
-	_, err = cache.New(ctx, cache.Config{URL: "redis://:sekrit@[::1", Addrs: nil})
+	_, err = cache.Connect(ctx, cache.Config{URL: "redis://:sekrit@[::1", Addrs: nil})
 	if !errors.Is(err, cache.ErrInvalid) || containsSecret(err) {
 		t.Fatalf("bad URL: %v", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, err = cache.New(short, cache.Config{Addrs: []string{"127.0.0.1:1"}, Password: "sekrit"})
+	_, err = cache.Connect(short, cache.Config{Addrs: []string{"127.0.0.1:1"}, Password: "sekrit"})
 	if !errors.Is(err, cache.ErrUnavailable) || containsSecret(err) {
 		t.Fatalf("unreachable: %v", err)
 	}

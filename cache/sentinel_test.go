@@ -57,7 +57,7 @@ func connectSentinel(t *testing.T, saddr string) *cache.Client {
 	t.Helper()
 	for i := 0; ; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		c, err := cache.New(ctx, cache.Config{Addrs: []string{saddr}, MasterName: "lucidmaster"})
+		c, err := cache.Connect(ctx, cache.Config{Addrs: []string{saddr}, MasterName: "lucidmaster"})
 		cancel()
 		if err == nil {
 			t.Cleanup(func() { _ = c.Close() })
@@ -95,10 +95,10 @@ func TestSentinel(t *testing.T) {
 		t.Fatalf("health through Sentinel: %+v", h)
 	}
 	// The value is on the master the Sentinel named.
-	m, err := cache.New(ctx, cache.Config{URL: master.URL()})
+	m, err := cache.Connect(ctx, cache.Config{URL: master.URL()})
 	noErr(t, err)
 	defer m.Close()
-	key, _ := cc.Key("via-sentinel")
+	key, _ := cc.(*cache.RedisCache).Key("via-sentinel")
 	if v, err := m.Redis().Get(ctx, key).Result(); err != nil || !strings.EqualFold(v, "ok") {
 		t.Fatalf("value on the master: %q, %v", v, err)
 	}
@@ -162,7 +162,7 @@ func TestSentinelFailover(t *testing.T) {
 		if v, err := cc.Get(ctx, k); err != nil || string(v) != want {
 			t.Fatalf("%s after failover: %q, %v", k, v, err)
 		}
-		key, _ := cc.Key(k)
+		key, _ := cc.(*cache.RedisCache).Key(k)
 		if v, err := r.Get(ctx, key).Result(); err != nil || v != want {
 			t.Fatalf("%s on the promoted replica: %q, %v", k, v, err)
 		}

@@ -62,10 +62,12 @@ type SessionStore interface {
 
 // Session is one login session.
 type Session struct {
-	// ID names the session in listings: the token's SHA-256 (base64url)
-	// when tokens are stored hashed, else the token itself.
+	// ID names the session in listings and logs: the base64url SHA-256 of
+	// its token. It never equals or contains the token and cannot be used
+	// as one.
 	ID string
-	// Token is the bearer token; set only by Create.
+	// Token is the bearer token; set only by Create and never stored,
+	// listed, logged or quoted in an error by the store.
 	Token     string
 	UserID    string
 	Values    map[string]string
@@ -75,14 +77,27 @@ type Session struct {
 
 // SessionOptions configures a store. The zero value is usable.
 type SessionOptions struct {
-	// DefaultTTL replaces a zero TTL; default lucidkeys.SessionTTL.
+	// DefaultTTL replaces a zero TTL; default lucidkeys.SessionTTL, at
+	// most MaxSessionTTL.
 	DefaultTTL time.Duration
 	// TokenBytes is the random length of a token; default and minimum 32.
 	TokenBytes int
-	// HashTokens stores only SHA-256 of each token, so a copy of the
-	// database does not hold usable tokens.
-	HashTokens bool
+	// PlaintextTokens stores each token itself as its session's key
+	// instead of its SHA-256 (the default). Opt out of hashing only to
+	// keep reading sessions written that way: anyone who can read the
+	// keys (a replica, a backup, an RDB file, a MONITOR or SCAN session)
+	// then holds usable bearer tokens. Session.ID is SHA-256(token) either
+	// way, so listings never show a token.
+	PlaintextTokens bool
 }
+
+// MaxSessionTTL caps a session's lifetime (Create, Extend and
+// DefaultTTL; ErrInvalid above it). A token is a bearer secret: the
+// longer it lives, the longer a leaked one is a login. Thirty days covers
+// the longest usual "remember me"; a session meant to last longer should
+// be renewed with Extend (a sliding expiry), which keeps an idle one
+// expiring.
+const MaxSessionTTL = 30 * 24 * time.Hour
 
 // MaxSessionValuesSize bounds the encoded values of one session.
 const MaxSessionValuesSize = 64 << 10
@@ -94,12 +109,12 @@ type sessionCore struct {
 }
 
 func newSessionCore(o SessionOptions) (*sessionCore, error) {
-	c := &sessionCore{ttl: o.DefaultTTL, nbytes: o.TokenBytes, hashed: o.HashTokens}
+	c := &sessionCore{ttl: o.DefaultTTL, nbytes: o.TokenBytes, hashed: !o.PlaintextTokens}
 	if c.ttl == 0 {
 		c.ttl = lucidkeys.SessionTTL
 	}
-	if c.ttl < time.Millisecond {
-		return nil, invalidf("session default TTL %v: want at least 1ms", c.ttl)
+	if c.ttl < time.Millisecond || c.ttl > MaxSessionTTL {
+		return nil, invalidf("session default TTL %v: want 1ms..MaxSessionTTL (%v)", c.ttl, MaxSessionTTL)
 	}
 	if c.nbytes == 0 {
 		c.nbytes = 32
@@ -116,6 +131,8 @@ func (c *sessionCore) sessTTL(ttl time.Duration) (time.Duration, error) {
 		return c.ttl, nil
 	case ttl < time.Millisecond:
 		return 0, invalidf("session TTL %v: want 0 (default) or at least 1ms; sessions always expire", ttl)
+	case ttl > MaxSessionTTL:
+		return 0, invalidf("session TTL %v: more than MaxSessionTTL (%v)", ttl, MaxSessionTTL)
 	}
 	return ttl, nil
 }
@@ -143,10 +160,25 @@ func (c *sessionCore) newToken(userID string) (token, id string) {
 	return token, c.idOf(token)
 }
 
+// idOf returns the id token's session is stored under: SHA-256(token),
+// or the token itself with PlaintextTokens.
 func (c *sessionCore) idOf(token string) string {
 	if !c.hashed {
 		return token
 	}
+	return hashToken(token)
+}
+
+// publicID returns the Session.ID of the session stored under id: always
+// the token's hash, never the token.
+func (c *sessionCore) publicID(id string) string {
+	if !c.hashed {
+		return hashToken(id)
+	}
+	return id
+}
+
+func hashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(h[:])
 }
@@ -302,7 +334,7 @@ func (s *RedisSessions) Create(ctx context.Context, userID string, values map[st
 	if err := createScript.Run(ctx, s.rdb, []string{sessionKey(tag, id), idx}, rec, ttl.Milliseconds(), id).Err(); err != nil {
 		return Session{}, wrapErr(ctx, "session create", err)
 	}
-	return Session{ID: id, Token: token, UserID: userID, Values: values, CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: now.Add(ttl)}, nil
+	return Session{ID: s.publicID(id), Token: token, UserID: userID, Values: values, CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: now.Add(ttl)}, nil
 }
 
 func (s *RedisSessions) load(ctx context.Context, id, key string) (Session, error) {
@@ -316,7 +348,7 @@ func (s *RedisSessions) load(ctx context.Context, id, key string) (Session, erro
 		return Session{}, wrapErr(ctx, "session get", err)
 	}
 	b, _ := get.Bytes()
-	return decodeSession(id, b, pttl.Val(), time.Now())
+	return decodeSession(s.publicID(id), b, pttl.Val(), time.Now())
 }
 
 // Get implements SessionStore.

@@ -69,9 +69,9 @@ func TestRevokeAllDuringCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			a, b := newRDB(t), newRDB(t)
-			sa, err := cache.NewRedisSessions(a, cache.SessionOptions{HashTokens: true})
+			sa, err := cache.NewRedisSessions(a, cache.SessionOptions{})
 			noErr(t, err)
-			sb, err := cache.NewRedisSessions(b, cache.SessionOptions{HashTokens: true})
+			sb, err := cache.NewRedisSessions(b, cache.SessionOptions{})
 			noErr(t, err)
 			user := fmt.Sprintf("u-%s-%d", name, time.Now().UnixNano())
 			var revoked int

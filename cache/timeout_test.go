@@ -23,7 +23,7 @@ import (
 func TestURLOptions(t *testing.T) {
 	ctx := context.Background()
 	u := testenv.RedisURL(t) + "?max_retries=-1&dial_timeout=200ms&read_timeout=250ms&pool_size=7&min_idle_conns=1&pool_timeout=900ms"
-	c, err := cache.New(ctx, cache.Config{URL: u})
+	c, err := cache.Connect(ctx, cache.Config{URL: u})
 	noErr(t, err)
 	defer c.Close()
 	o := c.Redis().(*redis.Client).Options()
@@ -33,7 +33,7 @@ func TestURLOptions(t *testing.T) {
 			o.MaxRetries, o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolSize, o.MinIdleConns, o.PoolTimeout)
 	}
 
-	c2, err := cache.New(ctx, cache.Config{URL: u, PoolSize: 9, ReadTimeout: time.Second, MaxRetries: 2, DialerRetries: 3})
+	c2, err := cache.Connect(ctx, cache.Config{URL: u, PoolSize: 9, ReadTimeout: time.Second, MaxRetries: 2, DialerRetries: 3})
 	noErr(t, err)
 	defer c2.Close()
 	o = c2.Redis().(*redis.Client).Options()
@@ -44,14 +44,14 @@ func TestURLOptions(t *testing.T) {
 
 	addrs := testenv.RedisClusterAddrs(t)
 	cu := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&read_timeout=250ms&max_redirects=1"
-	cl, err := cache.New(ctx, cache.Config{URL: cu, Cluster: true})
+	cl, err := cache.Connect(ctx, cache.Config{URL: cu, Cluster: true})
 	noErr(t, err)
 	defer cl.Close()
 	co := cl.Redis().(*redis.ClusterClient).Options()
 	if co.ReadTimeout != 250*time.Millisecond || co.MaxRedirects != 1 || len(co.Addrs) != 2 {
 		t.Fatalf("cluster URL options lost: ReadTimeout %v, MaxRedirects %d, Addrs %d", co.ReadTimeout, co.MaxRedirects, len(co.Addrs))
 	}
-	if _, err := cache.New(ctx, cache.Config{URL: testenv.RedisURL(t) + "?no_such_option=1&password=sekrit"}); !errors.Is(err, cache.ErrInvalid) || containsSecret(err) {
+	if _, err := cache.Connect(ctx, cache.Config{URL: testenv.RedisURL(t) + "?no_such_option=1&password=sekrit"}); !errors.Is(err, cache.ErrInvalid) || containsSecret(err) {
 		t.Fatalf("unknown URL option: %v", err)
 	}
 }
@@ -61,7 +61,7 @@ func TestURLOptions(t *testing.T) {
 func TestCallBound(t *testing.T) {
 	ctx := context.Background()
 	p := testenv.StartRedis(t)
-	cl, err := cache.New(ctx, cache.Config{URL: p.URL(), DialTimeout: 150 * time.Millisecond,
+	cl, err := cache.Connect(ctx, cache.Config{URL: p.URL(), DialTimeout: 150 * time.Millisecond,
 		ReadTimeout: 150 * time.Millisecond, WriteTimeout: 150 * time.Millisecond, PoolTimeout: 200 * time.Millisecond,
 		MaxRetries: 2, MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 80 * time.Millisecond,
 		DialerRetries: 2, DialerRetryTimeout: 50 * time.Millisecond, PoolSize: 2})

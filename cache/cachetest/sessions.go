@@ -1,7 +1,9 @@
 package cachetest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,21 +19,21 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 	user := func(t *testing.T) string {
 		return "u" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000000")
 	}
-	for _, hashed := range []bool{false, true} {
-		name := "Plain"
-		if hashed {
-			name = "Hashed"
+	for _, plain := range []bool{false, true} {
+		name := "Hashed"
+		if plain {
+			name = "PlaintextTokens"
 		}
 		t.Run(name, func(t *testing.T) {
-			s, ctx := newStore(t, cache.SessionOptions{HashTokens: hashed}), ctxT(t)
+			s, ctx := newStore(t, cache.SessionOptions{PlaintextTokens: plain}), ctxT(t)
 			u := user(t)
 			a, err := s.Create(ctx, u, map[string]string{"role": "admin"}, 0)
 			noErr(t, err, "create")
 			if len(a.Token) < 43 {
 				t.Fatalf("token %q shorter than 32 bytes base64url", a.Token)
 			}
-			if hashed == (a.ID == a.Token) {
-				t.Fatalf("hashed=%v but ID==Token is %v", hashed, a.ID == a.Token)
+			if a.ID == "" || revealsToken(a.ID, a.Token) {
+				t.Fatalf("plaintext=%v: ID %q reveals the token %q", plain, a.ID, a.Token)
 			}
 			if d := time.Until(a.ExpiresAt); d <= lucidkeys.SessionTTL-time.Minute || d > lucidkeys.SessionTTL {
 				t.Fatalf("default expiry in %v, want about %v", d, lucidkeys.SessionTTL)
@@ -47,6 +49,11 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 			noErr(t, err, "list")
 			if len(list) != 2 || !(list[0].ID == a.ID && list[1].ID == b.ID || list[0].ID == b.ID && list[1].ID == a.ID) || list[0].CreatedAt.After(list[1].CreatedAt) {
 				t.Fatalf("list = %+v", list)
+			}
+			for _, l := range list {
+				if l.Token != "" || revealsToken(l.ID, a.Token) || revealsToken(l.ID, b.Token) {
+					t.Fatalf("listed session %+v reveals a token", l)
+				}
 			}
 			noErr(t, s.Extend(ctx, a.Token, 2*time.Hour), "extend")
 			g, err = s.Get(ctx, a.Token)
@@ -102,6 +109,44 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 		}
 		_, err = s.Get(ctx, strings.Repeat("A", 43))
 		wantErr(t, err, cache.ErrNotFound, "unknown well-formed token")
+		_, err = s.Create(ctx, "u1", nil, cache.MaxSessionTTL+time.Millisecond)
+		wantErr(t, err, cache.ErrInvalid, "ttl above MaxSessionTTL")
+		a, err := s.Create(ctx, "u1", nil, cache.MaxSessionTTL)
+		noErr(t, err, "ttl of MaxSessionTTL")
+		wantErr(t, s.Extend(ctx, a.Token, cache.MaxSessionTTL+time.Hour), cache.ErrInvalid, "extend above MaxSessionTTL")
+		noErr(t, s.Delete(ctx, a.Token), "delete")
+	})
+	t.Run("NoTokenInErrors", func(t *testing.T) {
+		// Whatever fails, an error never quotes the token it was given:
+		// errors end up in logs, and a token in a log is a login.
+		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
+		a, err := s.Create(ctx, user(t), nil, time.Minute)
+		noErr(t, err, "create")
+		noErr(t, s.Delete(ctx, a.Token), "delete")
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		for _, tc := range []struct {
+			what, tok string
+			ctx       context.Context
+		}{
+			{"deleted", a.Token, ctx},
+			{"cancelled ctx", a.Token, done},
+			{"bad character", a.Token[:20] + "!" + a.Token[21:], ctx},
+			{"too long", strings.Repeat(a.Token, 10), ctx},
+			{"bad length", a.Token + "x", ctx},
+		} {
+			_, gerr := s.Get(tc.ctx, tc.tok)
+			derr := s.Delete(tc.ctx, tc.tok)
+			eerr := s.Extend(tc.ctx, tc.tok, time.Minute)
+			for _, err := range []error{gerr, derr, eerr} {
+				if err == nil {
+					t.Fatalf("%s: no error", tc.what)
+				}
+				if revealsToken(err.Error(), a.Token) || revealsToken(fmt.Sprintf("%+v", err), a.Token) {
+					t.Fatalf("%s: error %q reveals the token", tc.what, err)
+				}
+			}
+		}
 	})
 	t.Run("RevokeAllRacesLogins", func(t *testing.T) {
 		// Logins race RevokeAll calls; after a final RevokeAll in quiet,
@@ -177,4 +222,10 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 		}
 		t.Logf("%d logins raced RevokeAll; none valid after the final one", len(tokens))
 	})
+}
+
+// revealsToken reports whether s shows token or a usable part of it (the
+// random part after the two-byte tag).
+func revealsToken(s, token string) bool {
+	return strings.Contains(s, token) || strings.Contains(token, s) || len(token) > 8 && strings.Contains(s, token[8:])
 }
