@@ -146,6 +146,7 @@ func (m *Manager) readPart(ctx context.Context, op string, man *Manifest, p Part
 	// checkStored drains and compares the stored digest: a mismatch is
 	// the first thing to report, whatever else failed.
 	storedBad := func(d *decoder) error {
+		d.close() // the zstd decoder reads ahead in its own goroutines: stop them first
 		if err := d.drainStored(); err != nil {
 			return wrap(ctx, err, op, id, p.Name)
 		}
