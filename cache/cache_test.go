@@ -153,5 +153,8 @@ func TestConformanceCluster(t *testing.T) {
 }
 
 func TestConformanceMemory(t *testing.T) {
-	cachetest.Run(t, memoryFactory())
+	t.Parallel()
+	f := memoryFactory()
+	f.FakeClock = true
+	cachetest.Run(t, f)
 }

@@ -17,6 +17,7 @@ import (
 )
 
 func TestCheckUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, newBackend := range backends(t) {
 		t.Run(name, func(t *testing.T) {

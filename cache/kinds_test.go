@@ -192,6 +192,7 @@ func e2(_ any, err error) error { return err }
 // answered gets no 503 (nor any response) and never reaches the handler,
 // whatever the failure policy; on the old code it was answered 503.
 func TestMiddlewareClientGone(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []cache.FailurePolicy{cache.FailClosed, cache.FailOpen} {
 		l, err := cache.NewRedisLimiter(testenv.Redis(t), cache.LimiterOptions{Entity: testenv.Namespace(t), FailurePolicy: policy})
 		noErr(t, err)

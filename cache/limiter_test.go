@@ -53,6 +53,7 @@ func TestLimiterEveryShard(t *testing.T) {
 }
 
 func TestMiddleware(t *testing.T) {
+	t.Parallel()
 	l, err := cache.NewRedisLimiter(testenv.Redis(t), cache.LimiterOptions{Entity: testenv.Namespace(t)})
 	noErr(t, err)
 	mw, err := cache.Middleware(l, cache.MiddlewareOptions{Limit: 2, Window: 10 * time.Second})
@@ -90,6 +91,7 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestIPKey(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"192.0.2.1":                "ip:192.0.2.1",
 		"::ffff:192.0.2.1":         "ip:192.0.2.1",
@@ -108,6 +110,7 @@ func TestIPKey(t *testing.T) {
 // TestLimiterBounds: a window or limit past the arithmetic's reach is
 // ErrInvalid and denied, even by a FailOpen limiter, on every server.
 func TestLimiterBounds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	limiters := map[string]func(t *testing.T) cache.Limiter{
 		"Redis": func(t *testing.T) cache.Limiter {

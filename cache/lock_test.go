@@ -19,6 +19,7 @@ import (
 // Context ends its margin before the lease (here a margin of half the
 // TTL, well clear of timer noise).
 func TestLockDriftOptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rdb := testenv.Redis(t)
 	for _, o := range []cache.LockerOptions{{DriftFactor: 1}, {DriftFactor: -0.1}, {DriftFactor: math.NaN()}, {DriftMargin: -time.Millisecond}} {
@@ -53,6 +54,7 @@ func TestLockDriftOptions(t *testing.T) {
 // counter expired (deleted here), was left by the old INCR layout (a small
 // number) or runs ahead of the clock; TTLs above MaxLockTTL are refused.
 func TestFenceCounter(t *testing.T) {
+	t.Parallel()
 	for name, rdb := range map[string]redis.UniversalClient{"redis": testenv.Redis(t), "cluster": testenv.RedisCluster(t)} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/HamiGames/lucid-data/cache"
@@ -33,6 +34,13 @@ type Factory struct {
 	// Streams returns one Stream per consumer name on one fresh stream
 	// and consumer group, with a Block of about 200ms.
 	Streams func(t *testing.T, consumers ...string) []cache.Stream
+	// FakeClock runs the subtests that wait for time to pass (expiry,
+	// watchdog, claiming) inside testing/synctest bubbles, where sleeps
+	// advance a fake clock at once and deterministically. Only for
+	// implementations that run entirely in the test process and make
+	// their state in the factory call (cache.NewMemory); a network client
+	// cannot run in a bubble.
+	FakeClock bool
 }
 
 // Run runs every part of the suite f can make implementations for.
@@ -45,12 +53,20 @@ func Run(t *testing.T, f Factory) {
 		}
 		t.Run(name, fn)
 	}
-	part("Cache", f.Cache != nil, func(t *testing.T) { TestCache(t, f.Cache) })
-	part("Locker", f.Lockers != nil, func(t *testing.T) { TestLocker(t, f.Lockers) })
+	part("Cache", f.Cache != nil, func(t *testing.T) { testCache(t, f.Cache, f.FakeClock) })
+	part("Locker", f.Lockers != nil, func(t *testing.T) { testLocker(t, f.Lockers, f.FakeClock) })
 	part("Limiter", f.Limiters != nil, func(t *testing.T) { TestLimiter(t, f.Limiters) })
-	part("Sessions", f.Sessions != nil, func(t *testing.T) { TestSessions(t, f.Sessions) })
+	part("Sessions", f.Sessions != nil, func(t *testing.T) { testSessions(t, f.Sessions, f.FakeClock) })
 	part("PubSub", f.PubSub != nil, func(t *testing.T) { TestPubSub(t, f.PubSub) })
-	part("Stream", f.Streams != nil, func(t *testing.T) { TestStream(t, f.Streams) })
+	part("Stream", f.Streams != nil, func(t *testing.T) { testStream(t, f.Streams, f.FakeClock) })
+}
+
+// onClock returns fn, run inside a synctest bubble when fake is set.
+func onClock(fake bool, fn func(t *testing.T)) func(t *testing.T) {
+	if !fake {
+		return fn
+	}
+	return func(t *testing.T) { synctest.Test(t, fn) }
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -75,6 +91,10 @@ func noErr(t *testing.T, err error, what string) {
 
 // TestCache checks a Cache implementation.
 func TestCache(t *testing.T, newCache func(t *testing.T) cache.Cache) {
+	testCache(t, newCache, false)
+}
+
+func testCache(t *testing.T, newCache func(t *testing.T) cache.Cache, fake bool) {
 	t.Run("Basic", func(t *testing.T) {
 		c, ctx := newCache(t), ctxT(t)
 		_, err := c.Get(ctx, "missing")
@@ -106,7 +126,7 @@ func TestCache(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 			t.Fatalf("exists after delete = %v, %v", ok, err)
 		}
 	})
-	t.Run("TTL", func(t *testing.T) {
+	t.Run("TTL", onClock(fake, func(t *testing.T) {
 		c, ctx := newCache(t), ctxT(t)
 		noErr(t, c.Set(ctx, "default", []byte("x"), 0), "set default ttl")
 		d, err := c.TTL(ctx, "default")
@@ -133,7 +153,7 @@ func TestCache(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		time.Sleep(120 * time.Millisecond)
 		_, err = c.Get(ctx, "short")
 		wantErr(t, err, cache.ErrNotFound, "get after expiry")
-	})
+	}))
 	t.Run("BadInput", func(t *testing.T) {
 		c, ctx := newCache(t), ctxT(t)
 		for _, k := range []string{"", "has space", "br{ace}", strings.Repeat("k", lucidkeys.MaxKeyIDLen+1), "new\nline"} {
@@ -180,7 +200,7 @@ func TestCache(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		_, err = tc.Get(ctx, "bad")
 		wantErr(t, err, cache.ErrCorrupt, "bad payload")
 	})
-	t.Run("GetOrLoadStampede", func(t *testing.T) {
+	t.Run("GetOrLoadStampede", onClock(fake, func(t *testing.T) {
 		c, ctx := newCache(t), ctxT(t)
 		var calls atomic.Int32
 		release := make(chan struct{})
@@ -214,7 +234,7 @@ func TestCache(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		if v, err := c.Get(ctx, "hot"); err != nil || string(v) != "loaded" {
 			t.Fatalf("value not stored: %q, %v", v, err)
 		}
-	})
+	}))
 	t.Run("GetOrLoadDetached", func(t *testing.T) {
 		c, ctx := newCache(t), ctxT(t)
 		first, cancelFirst := context.WithCancel(ctx)

@@ -15,6 +15,10 @@ import (
 // TestLocker checks a Locker implementation. newLockers returns n lockers
 // sharing one namespace.
 func TestLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locker) {
+	testLocker(t, newLockers, false)
+}
+
+func testLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locker, fake bool) {
 	t.Run("ObtainRelease", func(t *testing.T) {
 		ls, ctx := newLockers(t, 2), ctxT(t)
 		a, b := ls[0], ls[1]
@@ -66,7 +70,7 @@ func TestLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locke
 		}
 		noErr(t, got.Release(ctx), "release")
 	})
-	t.Run("Watchdog", func(t *testing.T) {
+	t.Run("Watchdog", onClock(fake, func(t *testing.T) {
 		ls, ctx := newLockers(t, 2), ctxT(t)
 		l, err := ls[0].Obtain(ctx, "w", cache.LockOptions{TTL: 150 * time.Millisecond})
 		noErr(t, err, "obtain")
@@ -77,8 +81,8 @@ func TestLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locke
 			t.Fatalf("context cancelled while held: %v", context.Cause(l.Context()))
 		}
 		noErr(t, l.Release(ctx), "release")
-	})
-	t.Run("StalledHolderLoses", func(t *testing.T) {
+	}))
+	t.Run("StalledHolderLoses", onClock(fake, func(t *testing.T) {
 		ls, ctx := newLockers(t, 2), ctxT(t)
 		stalled, err := ls[0].Obtain(ctx, "s", cache.LockOptions{TTL: 100 * time.Millisecond, NoWatchdog: true})
 		noErr(t, err, "obtain")
@@ -100,7 +104,7 @@ func TestLocker(t *testing.T, newLockers func(t *testing.T, n int) []cache.Locke
 		wantErr(t, err, cache.ErrLockTaken, "stalled release")
 		noErr(t, owner.Refresh(ctx, 0), "new owner still holds")
 		noErr(t, owner.Release(ctx), "new owner release")
-	})
+	}))
 	t.Run("Safety", func(t *testing.T) { LockSafety(t, newLockers(t, 2), 8, 3000) })
 	t.Run("PausedHolderContextEndsFirst", func(t *testing.T) {
 		// A holder that stops refreshing (NoWatchdog: a paused process) must

@@ -16,6 +16,10 @@ import (
 // TestSessions checks a SessionStore. newStore returns a store; user ids
 // the suite uses are unique per call of TestSessions' subtests.
 func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOptions) cache.SessionStore) {
+	testSessions(t, newStore, false)
+}
+
+func testSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOptions) cache.SessionStore, fake bool) {
 	user := func(t *testing.T) string {
 		return "u" + strings.ReplaceAll(t.Name(), "/", "-") + time.Now().Format("150405.000000000")
 	}
@@ -79,7 +83,7 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 			}
 		})
 	}
-	t.Run("ExpiryToTheSecond", func(t *testing.T) {
+	t.Run("ExpiryToTheSecond", onClock(fake, func(t *testing.T) {
 		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
 		u := user(t)
 		a, err := s.Create(ctx, u, nil, time.Second)
@@ -92,7 +96,7 @@ func TestSessions(t *testing.T, newStore func(t *testing.T, opts cache.SessionOp
 		if list, err := s.List(ctx, u); err != nil || len(list) != 0 {
 			t.Fatalf("list shows expired: %v, %v", list, err)
 		}
-	})
+	}))
 	t.Run("BadInput", func(t *testing.T) {
 		s, ctx := newStore(t, cache.SessionOptions{}), ctxT(t)
 		_, err := s.Create(ctx, "", nil, 0)

@@ -12,7 +12,11 @@ import (
 // Stream per consumer name, all on one fresh stream and group, with a
 // short Block.
 func TestStream(t *testing.T, newStreams func(t *testing.T, consumers ...string) []cache.Stream) {
-	t.Run("AtLeastOnce", func(t *testing.T) {
+	testStream(t, newStreams, false)
+}
+
+func testStream(t *testing.T, newStreams func(t *testing.T, consumers ...string) []cache.Stream, fake bool) {
+	t.Run("AtLeastOnce", onClock(fake, func(t *testing.T) {
 		ss, ctx := newStreams(t, "a", "b"), ctxT(t)
 		a, b := ss[0], ss[1]
 		for _, m := range []string{"m1", "m2", "m3"} {
@@ -49,8 +53,8 @@ func TestStream(t *testing.T, newStreams func(t *testing.T, consumers ...string)
 		if err != nil || len(none) != 0 {
 			t.Fatalf("empty read = %+v, %v", none, err)
 		}
-	})
-	t.Run("ReadWakesOnAdd", func(t *testing.T) {
+	}))
+	t.Run("ReadWakesOnAdd", onClock(fake, func(t *testing.T) {
 		ss, ctx := newStreams(t, "a"), ctxT(t)
 		got := make(chan []cache.StreamMessage, 1)
 		go func() {
@@ -68,8 +72,8 @@ func TestStream(t *testing.T, newStreams func(t *testing.T, consumers ...string)
 		if m := <-got; len(m) != 1 || string(m[0].Payload) != "late" {
 			t.Fatalf("read %+v", m)
 		}
-	})
-	t.Run("DeadlineAndBadInput", func(t *testing.T) {
+	}))
+	t.Run("DeadlineAndBadInput", onClock(fake, func(t *testing.T) {
 		ss, ctx := newStreams(t, "a"), ctxT(t)
 		short, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
 		defer cancel()
@@ -82,5 +86,5 @@ func TestStream(t *testing.T, newStreams func(t *testing.T, consumers ...string)
 		wantErr(t, err, cache.ErrInvalid, "oversized payload")
 		_, err = ss[0].Claim(ctx, -time.Second, 1)
 		wantErr(t, err, cache.ErrInvalid, "negative idle")
-	})
+	}))
 }
