@@ -100,6 +100,17 @@ type Config struct {
 	Schema         *Schema
 	SkipValidation bool
 
+	// ValidationLevel is the server validators' level EnsureSchema sets:
+	// "strict" (every insert and update is checked) or "moderate" (updates
+	// of documents that already fail the validator are not checked, so
+	// documents written before the validator existed stay readable and
+	// updatable). Empty means strict for collections EnsureSchema creates
+	// and the existing level, whatever it is, for collections it adopts;
+	// a value set here is applied to every registry collection (collMod).
+	// Client-side validation is the same at either level: it checks what
+	// the SDK writes, not what is stored.
+	ValidationLevel string
+
 	// Logger receives connection and schema events. Nil discards them.
 	Logger *slog.Logger
 }
@@ -154,6 +165,11 @@ func Connect(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if d.schema == nil {
 		d.schema = LucidSchema()
+	}
+	switch cfg.ValidationLevel {
+	case "", "strict", "moderate":
+	default:
+		return nil, invalidf("connect", "validation level %q: want strict or moderate", cfg.ValidationLevel)
 	}
 	d.secret = secretsOf(cfg)
 	opts, dbName, err := d.clientOptions()

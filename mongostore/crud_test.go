@@ -127,11 +127,11 @@ func TestCRUD(t *testing.T) {
 	}
 
 	// Updates.
-	r, err := db.UpdateOne(ctx, users, bson.D{{Key: "user_id", Value: "u_1"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "admin"}}}})
+	r, err := db.UpdateOne(ctx, users, bson.D{{Key: "user_id", Value: "u_1"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "roles", Value: bson.A{"Admin"}}}}})
 	if err != nil || r.Matched != 1 || r.Modified != 1 {
 		t.Fatalf("UpdateOne = %+v, %v", r, err)
 	}
-	r, err = db.UpdateMany(ctx, users, bson.D{{Key: "role", Value: "user"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: "suspended"}}}})
+	r, err = db.UpdateMany(ctx, users, bson.D{{Key: "roles", Value: "User"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: "suspended"}}}})
 	if err != nil || r.Modified != 6 {
 		t.Fatalf("UpdateMany = %+v, %v; want 6 modified", r, err)
 	}
@@ -141,15 +141,15 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("ReplaceOne = %+v, %v", r, err)
 	}
 	r, err = db.Upsert(ctx, users, bson.D{{Key: "user_id", Value: "u_99"}}, bson.D{
-		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "u99@example.com"}, {Key: "role", Value: "user"}, {Key: "created_at", Value: t0}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "u99@example.com"}, {Key: "roles", Value: bson.A{"User"}}, {Key: "created_at", Value: t0}, {Key: "updated_at", Value: t0}}},
 		{Key: "$set", Value: bson.D{{Key: "status", Value: "active"}}},
 	})
 	if err != nil || r.Upserted != 1 || r.UpsertedID == nil {
 		t.Fatalf("Upsert insert = %+v, %v", r, err)
 	}
 	r, err = db.Upsert(ctx, users, bson.D{{Key: "user_id", Value: "u_99"}}, bson.D{
-		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "u99@example.com"}, {Key: "role", Value: "user"}, {Key: "created_at", Value: t0}}},
-		{Key: "$set", Value: bson.D{{Key: "status", Value: "pending"}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "u99@example.com"}, {Key: "roles", Value: bson.A{"User"}}, {Key: "created_at", Value: t0}, {Key: "updated_at", Value: t0}}},
+		{Key: "$set", Value: bson.D{{Key: "status", Value: "inactive"}}},
 	})
 	if err != nil || r.Matched != 1 || r.Upserted != 0 {
 		t.Fatalf("Upsert update = %+v, %v", r, err)
@@ -167,7 +167,7 @@ func TestCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Aggregate: %v", err)
 	}
-	if len(groups) != 2 || groups[0].ID != "active" || groups[0].Count != 1 || groups[1].ID != "pending" {
+	if len(groups) != 2 || groups[0].ID != "active" || groups[0].Count != 1 || groups[1].ID != "inactive" {
 		// u_1 replaced -> active; u_2..u_7 suspended; u_99 pending
 		if len(groups) != 3 {
 			t.Errorf("Aggregate groups = %+v", groups)
@@ -221,9 +221,10 @@ type user struct {
 	ID        bson.ObjectID `bson:"_id,omitempty"`
 	UserID    string        `bson:"user_id"`
 	Email     string        `bson:"email"`
-	Role      string        `bson:"role"`
+	Roles     []string      `bson:"roles"`
 	Status    string        `bson:"status"`
 	CreatedAt time.Time     `bson:"created_at"`
+	UpdatedAt time.Time     `bson:"updated_at"`
 }
 
 func TestTypedCollection(t *testing.T) {
@@ -232,12 +233,12 @@ func TestTypedCollection(t *testing.T) {
 	users := mongostore.NewCollection[user](db, lucidkeys.CollUsers)
 	var in []user
 	for i := range 20 {
-		in = append(in, user{UserID: "u_" + fmtInt(i), Email: "u" + fmtInt(i) + "@example.com", Role: "user", Status: "active", CreatedAt: t0})
+		in = append(in, user{UserID: "u_" + fmtInt(i), Email: "u" + fmtInt(i) + "@example.com", Roles: []string{"User"}, Status: "active", CreatedAt: t0, UpdatedAt: t0})
 	}
 	if _, err := users.InsertMany(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := users.InsertOne(ctx, user{UserID: "bad", Email: "not-an-email", Role: "user", Status: "active", CreatedAt: t0}); !errors.Is(err, mongostore.ErrValidation) {
+	if _, err := users.InsertOne(ctx, user{UserID: "bad", Email: "not-an-email", Roles: []string{"User"}, Status: "active", CreatedAt: t0, UpdatedAt: t0}); !errors.Is(err, mongostore.ErrValidation) {
 		t.Errorf("InsertOne bad email = %v, want ErrValidation", err)
 	}
 	u, err := users.FindOne(ctx, bson.D{{Key: "user_id", Value: "u_3"}}, nil)
@@ -256,7 +257,7 @@ func TestTypedCollection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Role != "user" {
+		if len(v.Roles) != 1 || v.Roles[0] != "User" {
 			t.Errorf("All yielded %+v", v)
 		}
 		n++
@@ -267,25 +268,25 @@ func TestTypedCollection(t *testing.T) {
 	if n != 10 {
 		t.Errorf("All yielded %d", n)
 	}
-	u.Role = "auditor"
+	u.Roles = []string{"Admin"}
 	if r, err := users.ReplaceOne(ctx, bson.D{{Key: "_id", Value: u.ID}}, u); err != nil || r.Modified != 1 {
 		t.Fatalf("ReplaceOne = %+v, %v", r, err)
 	}
-	if r, err := users.UpdateMany(ctx, bson.D{{Key: "role", Value: "user"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: "pending"}}}}); err != nil || r.Modified != 19 {
+	if r, err := users.UpdateMany(ctx, bson.D{{Key: "roles", Value: "User"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: "inactive"}}}}); err != nil || r.Modified != 19 {
 		t.Fatalf("UpdateMany = %+v, %v", r, err)
 	}
-	if r, err := users.UpdateOne(ctx, bson.D{{Key: "user_id", Value: "u_4"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "root"}}}}); !errors.Is(err, mongostore.ErrValidation) {
+	if r, err := users.UpdateOne(ctx, bson.D{{Key: "user_id", Value: "u_4"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "roles", Value: bson.A{"root"}}}}}); !errors.Is(err, mongostore.ErrValidation) {
 		t.Fatalf("UpdateOne bad enum = %+v, %v", r, err)
 	}
 	var ve *mongostore.ValidationError
-	if _, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "user"}}}}); !errors.As(err, &ve) || ve.Field != "email" || ve.Rule != "required" {
+	if _, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "roles", Value: bson.A{"User"}}}}}); !errors.As(err, &ve) || ve.Field != "email" || ve.Rule != "required" {
 		t.Fatalf("Upsert without the required fields = %v, want ValidationError on email", err)
 	}
-	if r, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "user"}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "x@example.com"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: t0}}}}); err != nil || r.Upserted != 1 {
+	if r, err := users.Upsert(ctx, bson.D{{Key: "user_id", Value: "u_x"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "roles", Value: bson.A{"User"}}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "email", Value: "x@example.com"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: t0}, {Key: "updated_at", Value: t0}}}}); err != nil || r.Upserted != 1 {
 		t.Fatalf("Upsert = %+v, %v", r, err)
 	}
-	if c, err := users.Count(ctx, bson.D{{Key: "status", Value: "pending"}}); err != nil || c != 19 {
+	if c, err := users.Count(ctx, bson.D{{Key: "status", Value: "inactive"}}); err != nil || c != 19 {
 		t.Errorf("Count = %d, %v", c, err)
 	}
 	if d, err := users.DeleteOne(ctx, bson.D{{Key: "user_id", Value: "u_x"}}); err != nil || d != 1 {
@@ -329,8 +330,8 @@ func TestDuplicateNamesIndex(t *testing.T) {
 	// Same user_id.
 	_, err = db.InsertMany(ctx, users, []any{goodDocs(3)[users], set(goodDocs(4)[users], "user_id", "u_1")})
 	check("InsertMany same user_id", err, "users_user_id_unique")
-	_, err = db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewInsertOneModel().SetDocument(set(goodDocs(5)[users], "username", "name_1"))}, true)
-	check("BulkWrite same username", err, "users_username_unique")
+	_, err = db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewInsertOneModel().SetDocument(set(goodDocs(5)[users], "email", "user_1@example.com"))}, true)
+	check("BulkWrite same email", err, "users_email_unique")
 	_, err = db.UpdateOne(ctx, users, bson.D{{Key: "user_id", Value: "u_3"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "email", Value: "user_1@example.com"}}}})
 	check("UpdateOne to existing email", err, "users_email_unique")
 	_, err = db.ReplaceOne(ctx, users, bson.D{{Key: "user_id", Value: "u_3"}}, set(goodDocs(3)[users], "email", "user_1@example.com"))
@@ -354,7 +355,7 @@ func TestStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Count != 50 || s.Size <= 0 || s.StorageSize <= 0 || s.NIndexes < 6 || s.IndexSizes["blocks_hash_unique"] <= 0 {
+	if s.Count != 50 || s.Size <= 0 || s.StorageSize <= 0 || s.NIndexes < 6 || s.IndexSizes["blocks_block_hash_unique"] <= 0 {
 		t.Errorf("Stats = %+v", s)
 	}
 	ds, err := db.DatabaseStats(ctx)

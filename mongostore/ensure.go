@@ -25,6 +25,17 @@ const (
 	ActionUpdated     Action = "updated"     // validator collMod-ed, index dropped and re-created
 	ActionUnsupported Action = "unsupported" // the server lacks the feature; Err wraps ErrUnsupported
 	ActionFailed      Action = "failed"      // Err says why
+	// ActionAdopted: an index on the same keys with the same options exists
+	// under another name (Existing), such as Lucid's email_1; it is used as
+	// it is and nothing is created.
+	ActionAdopted Action = "adopted"
+	// ActionConflict: an index on the same keys exists with other options
+	// (unique, sparse, TTL, partial filter), or the wanted name is taken by
+	// an index on other keys. It is left alone unless
+	// EnsureOptions.ReplaceConflicting is set; Detail shows both
+	// definitions. A conflict is not a failure: EnsureSchema's error stays
+	// nil for it, and SchemaDrift reports it as DriftDifferent.
+	ActionConflict Action = "conflict"
 )
 
 // Item kinds in reports.
@@ -38,9 +49,15 @@ const (
 type SchemaItem struct {
 	Collection lucidkeys.Collection
 	Kind       string // KindCollection, KindValidator or KindIndex
-	Name       string // the index name, or the collection name
+	Name       string // the registry's index name, or the collection name
 	Action     Action
-	Err        error
+	// Existing is the name of the index on the server the item refers to
+	// when it is not Name (ActionAdopted, ActionConflict).
+	Existing string
+	// Detail says what conflicts (ActionConflict): the server's definition
+	// and the registry's.
+	Detail string
+	Err    error
 }
 
 // SchemaReport lists what EnsureSchema did, item by item.
@@ -59,24 +76,39 @@ func (r SchemaReport) Count(a Action) int {
 	return n
 }
 
+// Conflicts returns the items left alone because they conflict with the
+// server (ActionConflict).
+func (r SchemaReport) Conflicts() []SchemaItem {
+	var out []SchemaItem
+	for _, it := range r.Items {
+		if it.Action == ActionConflict {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // Changed reports whether any item was created or updated.
 func (r SchemaReport) Changed() bool {
 	return r.Count(ActionCreated)+r.Count(ActionUpdated) > 0
 }
 
 type existingIndex struct {
-	Name        string `bson:"name"`
-	Key         bson.D `bson:"key"`
-	Unique      bool   `bson:"unique"`
-	Sparse      bool   `bson:"sparse"`
-	ExpireAfter *int64 `bson:"expireAfterSeconds"`
-	Weights     bson.M `bson:"weights"`
+	Name          string   `bson:"name"`
+	Key           bson.D   `bson:"key"`
+	Unique        bool     `bson:"unique"`
+	Sparse        bool     `bson:"sparse"`
+	ExpireAfter   *int64   `bson:"expireAfterSeconds"`
+	Weights       bson.M   `bson:"weights"`
+	PartialFilter bson.Raw `bson:"partialFilterExpression"`
 }
 
 type collState struct {
-	exists    bool
-	validator bson.Raw
-	indexes   map[string]existingIndex
+	exists          bool
+	validator       bson.Raw
+	validationLevel string
+	indexes         map[string]existingIndex
+	order           []string // index names in the server's order
 }
 
 // inspect reads the server's collections, validators and indexes.
@@ -89,14 +121,15 @@ func (d *DB) inspect(ctx context.Context) (map[lucidkeys.Collection]*collState, 
 	var colls []struct {
 		Name    string `bson:"name"`
 		Options struct {
-			Validator bson.Raw `bson:"validator"`
+			Validator       bson.Raw `bson:"validator"`
+			ValidationLevel string   `bson:"validationLevel"`
 		} `bson:"options"`
 	}
 	if err := cur.All(ctx, &colls); err != nil {
 		return nil, d.mapErr("listCollections", "", err)
 	}
 	for _, c := range colls {
-		st := &collState{exists: true, validator: c.Options.Validator, indexes: map[string]existingIndex{}}
+		st := &collState{exists: true, validator: c.Options.Validator, validationLevel: c.Options.ValidationLevel, indexes: map[string]existingIndex{}}
 		icur, err := d.coll(c.Name).Indexes().List(ctx)
 		if err != nil {
 			return nil, d.mapErr(c.Name+".listIndexes", c.Name, err)
@@ -107,6 +140,7 @@ func (d *DB) inspect(ctx context.Context) (map[lucidkeys.Collection]*collState, 
 		}
 		for _, ix := range idx {
 			st.indexes[ix.Name] = ix
+			st.order = append(st.order, ix.Name)
 		}
 		out[lucidkeys.Collection(c.Name)] = st
 	}
@@ -156,28 +190,35 @@ func sameValidator(want bson.D, have bson.Raw) bool {
 	return reflect.DeepEqual(canonDoc(want), canonDoc(have))
 }
 
-// indexDiff returns "" when have matches want, else what differs. A server
-// that does not list the sparse option (f.sparseListed false) cannot show a
-// sparse difference, so sparse is compared only where it is listed.
-func indexDiff(want IndexSpec, have existingIndex, f Features) string {
-	var diffs []string
+// keysMatch reports whether have indexes the same keys as want: the same
+// fields in the same order and directions (1, 1.0 and int64 1 are equal),
+// or for a text index the same set of text fields. The name plays no part:
+// Lucid's scripts create email_1 where the registry says users_email_unique.
+func keysMatch(want IndexSpec, have existingIndex) bool {
 	if want.Text() {
-		var fields []string
+		if have.Weights == nil {
+			return false
+		}
+		var fields, got []string
 		for _, k := range want.Keys {
 			fields = append(fields, k.Key)
 		}
-		var got []string
 		for k := range have.Weights {
 			got = append(got, k)
 		}
 		sort.Strings(fields)
 		sort.Strings(got)
-		if !reflect.DeepEqual(fields, got) {
-			diffs = append(diffs, fmt.Sprintf("text fields %v, want %v", got, fields))
-		}
-	} else if !reflect.DeepEqual(keyList(want.Keys), keyList(have.Key)) {
-		diffs = append(diffs, fmt.Sprintf("keys %v, want %v", keyString(have.Key), keyString(want.Keys)))
+		return reflect.DeepEqual(fields, got)
 	}
+	return reflect.DeepEqual(keyList(want.Keys), keyList(have.Key))
+}
+
+// optionsDiff returns "" when have's options are want's, else what differs.
+// A server that does not list the sparse option (f.sparseListed false)
+// cannot show a sparse difference, so sparse is compared only where it is
+// listed.
+func optionsDiff(want IndexSpec, have existingIndex, f Features) string {
+	var diffs []string
 	if want.Unique != have.Unique {
 		diffs = append(diffs, fmt.Sprintf("unique %v, want %v", have.Unique, want.Unique))
 	}
@@ -192,7 +233,93 @@ func indexDiff(want IndexSpec, have existingIndex, f Features) string {
 	} else if have.ExpireAfter != nil {
 		diffs = append(diffs, fmt.Sprintf("expireAfterSeconds %d, want none", *have.ExpireAfter))
 	}
+	if len(have.PartialFilter) > 0 {
+		diffs = append(diffs, fmt.Sprintf("partialFilterExpression %s, want none", have.PartialFilter))
+	}
 	return strings.Join(diffs, "; ")
+}
+
+// indexDef renders an index definition for reports: name, keys, options.
+func indexDef(name string, keys bson.D, unique, sparse bool, ttl *int64, partial bson.Raw) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", name, keyString(keys))
+	if unique {
+		b.WriteString(" unique")
+	}
+	if sparse {
+		b.WriteString(" sparse")
+	}
+	if ttl != nil {
+		fmt.Fprintf(&b, " expireAfterSeconds=%d", *ttl)
+	}
+	if len(partial) > 0 {
+		fmt.Fprintf(&b, " partialFilterExpression=%s", partial)
+	}
+	return b.String()
+}
+
+func wantDef(ix IndexSpec) string {
+	var ttl *int64
+	if ix.TTL() {
+		ttl = ptr(int64(ix.ExpireAfter / time.Second))
+	}
+	return indexDef(ix.Name, ix.Keys, ix.Unique, ix.Sparse, ttl, nil)
+}
+
+func haveDef(h existingIndex) string {
+	return indexDef(h.Name, h.Key, h.Unique, h.Sparse, h.ExpireAfter, h.PartialFilter)
+}
+
+// indexMatch is how a wanted index stands on the server.
+type indexMatch struct {
+	state    DriftState // DriftOK, DriftMissing or DriftDifferent
+	existing string     // the server's index it refers to ("" for missing)
+	detail   string     // for DriftDifferent: both definitions
+	// replace lists the server's indexes to drop before creating the
+	// wanted one, when the caller asks for conflicts to be replaced.
+	replace []string
+}
+
+// matchIndex finds want among the server's indexes by key pattern and
+// options: an index with the same keys and options is the wanted one
+// whatever its name (preferring one with the wanted name); one with the
+// same keys and other options, or one with the wanted name on other keys,
+// is a conflict.
+func matchIndex(want IndexSpec, st *collState, f Features) indexMatch {
+	var sameKeys []existingIndex
+	for _, n := range st.order {
+		h := st.indexes[n]
+		if n != "_id_" && keysMatch(want, h) {
+			sameKeys = append(sameKeys, h)
+		}
+	}
+	for _, h := range sameKeys {
+		if h.Name == want.Name && optionsDiff(want, h, f) == "" {
+			return indexMatch{state: DriftOK, existing: h.Name}
+		}
+	}
+	for _, h := range sameKeys {
+		if optionsDiff(want, h, f) == "" {
+			return indexMatch{state: DriftOK, existing: h.Name}
+		}
+	}
+	if len(sameKeys) > 0 {
+		h := sameKeys[0]
+		m := indexMatch{state: DriftDifferent, existing: h.Name,
+			detail: fmt.Sprintf("server has %s; registry wants %s: %s", haveDef(h), wantDef(want), optionsDiff(want, h, f))}
+		for _, h := range sameKeys {
+			m.replace = append(m.replace, h.Name)
+		}
+		if h, ok := st.indexes[want.Name]; ok && !keysMatch(want, h) {
+			m.replace = append(m.replace, h.Name)
+		}
+		return m
+	}
+	if h, ok := st.indexes[want.Name]; ok {
+		return indexMatch{state: DriftDifferent, existing: h.Name, replace: []string{h.Name},
+			detail: fmt.Sprintf("the name is taken: server has %s; registry wants %s", haveDef(h), wantDef(want))}
+	}
+	return indexMatch{state: DriftMissing}
 }
 
 func ptrStr(p *int64) string {
@@ -242,17 +369,46 @@ func unsupportedItem(coll lucidkeys.Collection, kind, name, what string) SchemaI
 		Err: &Error{Kind: ErrUnsupported, Op: string(coll) + ".ensureSchema", Msg: what + " (probed)"}}
 }
 
-// EnsureSchema creates the registry's collections, validators and indexes
-// on the server, idempotently: a second run reports every item unchanged.
-// A validator that differs is replaced with collMod; an index whose spec
-// differs (keys, unique, sparse, TTL, text fields) is dropped and created
-// again. Items the server cannot hold (validators, TTL or text indexes on
-// FerretDB, as probed by Features) are reported ActionUnsupported with an
-// error wrapping ErrUnsupported, and everything else is still applied.
-// Indexes on the server that the registry does not list are left alone
-// (SchemaDrift reports them). The error is non-nil when an item failed
-// (ActionFailed) or the server could not be inspected.
+// EnsureOptions changes what EnsureSchemaWith may do to what exists.
+type EnsureOptions struct {
+	// ReplaceConflicting drops a server index that conflicts with a
+	// registry index (same keys with other unique, sparse, TTL or partial
+	// filter options, or the registry's name on other keys) and creates the
+	// registry's. Off, such an index is reported ActionConflict and left
+	// alone: it may be what another service relies on.
+	ReplaceConflicting bool
+}
+
+// EnsureSchema is EnsureSchemaWith with the zero EnsureOptions: conflicts
+// are reported and left alone.
 func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
+	return d.EnsureSchemaWith(ctx, EnsureOptions{})
+}
+
+// EnsureSchemaWith creates what the registry wants and the server lacks —
+// collections, validators, indexes — and changes nothing else, so it can
+// run on every start, on an empty database or on one Lucid's own scripts
+// set up; a second run reports no change.
+//
+// An index is identified by its key pattern and options, never by its
+// name: an index on the same keys with the same unique, sparse and TTL
+// options under another name (Lucid's email_1 for users_email_unique) is
+// reported ActionAdopted and used as it is; no second index is created on
+// the same keys. An index on the same keys with other options, or another
+// index holding the registry's name, is a conflict: reported ActionConflict
+// with both definitions and left alone unless o.ReplaceConflicting is set
+// (then it is dropped and the registry's created: ActionUpdated). Indexes
+// the registry does not list are left alone (SchemaDrift reports them).
+//
+// A validator that differs from the registry's is replaced with collMod
+// (the registry's schema is the one the SDK checks writes against); the
+// validation level is Config.ValidationLevel (see there). Items the server
+// cannot hold (validators, TTL or text indexes on FerretDB, as probed by
+// Features) are reported ActionUnsupported with an error wrapping
+// ErrUnsupported, and everything else is still applied. The error is
+// non-nil when an item failed (ActionFailed) or the server could not be
+// inspected.
+func (d *DB) EnsureSchemaWith(ctx context.Context, o EnsureOptions) (SchemaReport, error) {
 	var rep SchemaReport
 	f, err := d.Features(ctx)
 	if err != nil {
@@ -268,8 +424,13 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 			errs = append(errs, it.Err)
 		}
 		rep.Items = append(rep.Items, it)
-		d.log.Debug("mongostore: schema", "collection", it.Collection, "kind", it.Kind, "name", it.Name, "action", it.Action)
+		if it.Action == ActionConflict {
+			d.log.Warn("mongostore: schema conflict left alone", "collection", it.Collection, "kind", it.Kind, "name", it.Name, "existing", it.Existing, "detail", it.Detail)
+			return
+		}
+		d.log.Debug("mongostore: schema", "collection", it.Collection, "kind", it.Kind, "name", it.Name, "action", it.Action, "existing", it.Existing)
 	}
+	level := d.cfg.ValidationLevel
 	for _, spec := range d.schema.colls {
 		name := spec.Name
 		op := string(name) + ".ensureSchema"
@@ -279,11 +440,15 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 		}
 		withValidator := spec.Validator != nil && f.Validators
 		if st == nil {
-			o := options.CreateCollection()
+			co := options.CreateCollection()
 			if withValidator {
-				o.SetValidator(spec.ValidatorDocument())
+				lv := level
+				if lv == "" {
+					lv = "strict"
+				}
+				co.SetValidator(spec.ValidatorDocument()).SetValidationLevel(lv).SetValidationAction("error")
 			}
-			err := d.db.CreateCollection(ctx, string(name), o)
+			err := d.db.CreateCollection(ctx, string(name), co)
 			switch {
 			case err == nil:
 				add(SchemaItem{Collection: name, Kind: KindCollection, Name: string(name), Action: ActionCreated})
@@ -302,13 +467,23 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 			add(SchemaItem{Collection: name, Kind: KindCollection, Name: string(name), Action: ActionUnchanged})
 			if withValidator {
 				want := spec.ValidatorDocument()
-				if sameValidator(want, st.validator) {
+				have := st.validationLevel
+				if have == "" {
+					have = "strict"
+				}
+				if sameValidator(want, st.validator) && (level == "" || level == have) {
 					add(SchemaItem{Collection: name, Kind: KindValidator, Name: string(name), Action: ActionUnchanged})
-				} else if err := d.db.RunCommand(ctx, bson.D{{Key: "collMod", Value: string(name)}, {Key: "validator", Value: want},
-					{Key: "validationLevel", Value: "strict"}, {Key: "validationAction", Value: "error"}}).Err(); err != nil {
-					fail(KindValidator, string(name), err)
 				} else {
-					add(SchemaItem{Collection: name, Kind: KindValidator, Name: string(name), Action: ActionUpdated})
+					lv := level
+					if lv == "" {
+						lv = have
+					}
+					if err := d.db.RunCommand(ctx, bson.D{{Key: "collMod", Value: string(name)}, {Key: "validator", Value: want},
+						{Key: "validationLevel", Value: lv}, {Key: "validationAction", Value: "error"}}).Err(); err != nil {
+						fail(KindValidator, string(name), err)
+					} else {
+						add(SchemaItem{Collection: name, Kind: KindValidator, Name: string(name), Action: ActionUpdated})
+					}
 				}
 			}
 		}
@@ -317,6 +492,15 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 		}
 		c := d.coll(string(name))
 		for _, ix := range spec.Indexes {
+			m := matchIndex(ix, st, f)
+			if m.state == DriftOK {
+				if m.existing == ix.Name {
+					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionUnchanged})
+				} else {
+					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionAdopted, Existing: m.existing})
+				}
+				continue
+			}
 			if !indexSupported(ix, f) {
 				what := "TTL indexes"
 				switch {
@@ -329,24 +513,38 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 				continue
 			}
 			action := ActionCreated
-			if have, ok := st.indexes[ix.Name]; ok {
-				if indexDiff(ix, have, f) == "" {
-					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionUnchanged})
+			if m.state == DriftDifferent {
+				if !o.ReplaceConflicting {
+					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionConflict, Existing: m.existing, Detail: m.detail})
 					continue
 				}
-				if err := c.Indexes().DropOne(ctx, ix.Name); err != nil {
-					fail(KindIndex, ix.Name, err)
+				dropped := true
+				for _, n := range m.replace {
+					if err := c.Indexes().DropOne(ctx, n); err != nil && !hasCode(err, []int{codeIndexNotFound}) {
+						fail(KindIndex, ix.Name, err)
+						dropped = false
+						break
+					}
+					delete(st.indexes, n)
+				}
+				if !dropped {
 					continue
 				}
 				action = ActionUpdated
 			}
 			if _, err := c.Indexes().CreateOne(ctx, indexModel(ix)); err != nil {
-				if isUnsupportedErr(err) {
+				switch {
+				case isUnsupportedErr(err):
 					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionUnsupported,
 						Err: d.mapErr(op, string(name), err)})
-					continue
+				case hasCode(err, []int{codeIndexOptionsConflict, codeIndexKeySpecsConflict}):
+					// Another client created a conflicting index meanwhile:
+					// a conflict, not a failure, as if it had been there.
+					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionConflict,
+						Detail: "the server refused " + wantDef(ix) + ": " + err.Error()})
+				default:
+					fail(KindIndex, ix.Name, err)
 				}
-				fail(KindIndex, ix.Name, err)
 				continue
 			}
 			add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: action})
@@ -371,9 +569,14 @@ const (
 type DriftItem struct {
 	Collection lucidkeys.Collection
 	Kind       string // KindCollection, KindValidator or KindIndex
-	Name       string
+	Name       string // the registry's index name (for DriftExtra, the server's)
 	State      DriftState
-	// Detail says what differs (for DriftDifferent) or what is unsupported.
+	// Existing is the server's index the item refers to when its name is
+	// not Name: an adopted index (DriftOK) or a conflicting one
+	// (DriftDifferent).
+	Existing string
+	// Detail says what differs (for DriftDifferent: both definitions), what
+	// is unsupported, or under which name an index is present.
 	Detail string
 }
 
@@ -406,7 +609,10 @@ func (d Drift) Find(coll lucidkeys.Collection, kind, name string) (DriftItem, bo
 // SchemaDrift reports, without changing anything, how the server's
 // collections, validators and indexes differ from the registry: missing,
 // extra (indexes of registry collections the registry does not list),
-// different, or unsupported by the server.
+// different, or unsupported by the server. Indexes are matched as
+// EnsureSchemaWith matches them, by key pattern and options: an index
+// present under another name is DriftOK with Existing set, one on the same
+// keys with other options is DriftDifferent with both definitions.
 func (d *DB) SchemaDrift(ctx context.Context) (Drift, error) {
 	var dr Drift
 	f, err := d.Features(ctx)
@@ -441,37 +647,80 @@ func (d *DB) SchemaDrift(ctx context.Context) (Drift, error) {
 				add(name, KindValidator, string(name), DriftOK, "")
 			}
 		}
-		wanted := map[string]bool{"_id_": true}
+		matched := map[string]bool{"_id_": true}
 		for _, ix := range spec.Indexes {
-			wanted[ix.Name] = true
-			have, ok := st.indexes[ix.Name]
+			m := matchIndex(ix, st, f)
+			if m.existing != "" {
+				matched[m.existing] = true
+			}
 			switch {
-			case !indexSupported(ix, f) && !ok:
+			case m.state == DriftOK && m.existing != ix.Name:
+				dr.Items = append(dr.Items, DriftItem{Collection: name, Kind: KindIndex, Name: ix.Name, State: DriftOK, Existing: m.existing,
+					Detail: "present as " + m.existing})
+			case m.state == DriftOK:
+				add(name, KindIndex, ix.Name, DriftOK, "")
+			case !indexSupported(ix, f):
 				what := string(ix.Kind)
 				if ix.Sparse && !f.SparseIndexes {
 					what = "sparse"
 				}
 				add(name, KindIndex, ix.Name, DriftUnsupported, "server lacks "+what+" indexes")
-			case !ok:
+			case m.state == DriftMissing:
 				add(name, KindIndex, ix.Name, DriftMissing, keyString(ix.Keys))
 			default:
-				if diff := indexDiff(ix, have, f); diff != "" {
-					add(name, KindIndex, ix.Name, DriftDifferent, diff)
-				} else {
-					add(name, KindIndex, ix.Name, DriftOK, "")
-				}
+				dr.Items = append(dr.Items, DriftItem{Collection: name, Kind: KindIndex, Name: ix.Name, State: DriftDifferent, Existing: m.existing, Detail: m.detail})
 			}
 		}
-		extras := make([]string, 0)
-		for n := range st.indexes {
-			if !wanted[n] {
-				extras = append(extras, n)
+		for _, n := range st.order {
+			if !matched[n] {
+				add(name, KindIndex, n, DriftExtra, haveDef(st.indexes[n]))
 			}
-		}
-		sort.Strings(extras)
-		for _, n := range extras {
-			add(name, KindIndex, n, DriftExtra, keyString(st.indexes[n].Key))
 		}
 	}
 	return dr, nil
+}
+
+// IndexInfo is one index as the server lists it.
+type IndexInfo struct {
+	Name   string
+	Keys   bson.D
+	Unique bool
+	// Sparse as the server lists it (FerretDB v1 never lists it).
+	Sparse bool
+	// ExpireAfter is set for a TTL index.
+	ExpireAfter *time.Duration
+	// TextFields are the fields of a text index (its weights), sorted.
+	TextFields []string
+	// PartialFilter is the partialFilterExpression, if any.
+	PartialFilter bson.Raw
+}
+
+// ListIndexes returns the indexes of coll in the server's order, _id_
+// included. A collection that does not exist has none (nil, nil).
+func (d *DB) ListIndexes(ctx context.Context, coll lucidkeys.Collection) ([]IndexInfo, error) {
+	op := string(coll) + ".listIndexes"
+	cur, err := d.coll(string(coll)).Indexes().List(ctx)
+	if err != nil {
+		if hasCode(err, []int{codeNamespaceNotFound}) {
+			return nil, nil
+		}
+		return nil, d.mapErr(op, string(coll), err)
+	}
+	var idx []existingIndex
+	if err := cur.All(ctx, &idx); err != nil {
+		return nil, d.mapErr(op, string(coll), err)
+	}
+	out := make([]IndexInfo, 0, len(idx))
+	for _, h := range idx {
+		info := IndexInfo{Name: h.Name, Keys: h.Key, Unique: h.Unique, Sparse: h.Sparse, PartialFilter: h.PartialFilter}
+		if h.ExpireAfter != nil {
+			info.ExpireAfter = ptr(time.Duration(*h.ExpireAfter) * time.Second)
+		}
+		for k := range h.Weights {
+			info.TextFields = append(info.TextFields, k)
+		}
+		sort.Strings(info.TextFields)
+		out = append(out, info)
+	}
+	return out, nil
 }

@@ -30,8 +30,8 @@ func ExampleConnect() {
 		log.Fatal(err)
 	}
 	_, err = db.InsertOne(ctx, lucidkeys.CollUsers, bson.D{
-		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "a@example.com"},
-		{Key: "role", Value: "user"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()},
+		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "a@example.com"}, {Key: "roles", Value: bson.A{"User"}},
+		{Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()}, {Key: "updated_at", Value: time.Now()},
 	})
 	var dup *mongostore.DuplicateError
 	if errors.As(err, &dup) {
@@ -42,18 +42,18 @@ func ExampleConnect() {
 func ExampleSchema_ValidateDocument() {
 	s := mongostore.LucidSchema()
 	err := s.ValidateDocument(lucidkeys.CollUsers, bson.D{
-		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "not-an-email"},
-		{Key: "role", Value: "user"}, {Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()},
+		{Key: "user_id", Value: "u1"}, {Key: "email", Value: "not-an-email"}, {Key: "roles", Value: bson.A{"User"}},
+		{Key: "status", Value: "active"}, {Key: "created_at", Value: time.Now()}, {Key: "updated_at", Value: time.Now()},
 	})
 	var ve *mongostore.ValidationError
 	if errors.As(err, &ve) {
 		fmt.Println(ve.Field, ve.Rule)
 	}
-	err = s.ValidateUpdate(lucidkeys.CollSessions, bson.D{{Key: "$unset", Value: bson.D{{Key: "expires_at", Value: ""}}}})
+	err = s.ValidateUpdate(lucidkeys.CollSessions, bson.D{{Key: "$unset", Value: bson.D{{Key: "user_id", Value: ""}}}})
 	fmt.Println(errors.Is(err, mongostore.ErrValidation), err)
 	// Output:
 	// email pattern
-	// true mongostore: sessions: validation failed: field expires_at: rule required: cannot $unset a required field
+	// true mongostore: sessions: validation failed: field user_id: rule required: cannot $unset a required field
 }
 
 func ExampleFilter() {
@@ -62,11 +62,11 @@ func ExampleFilter() {
 	_, err := mongostore.NewFilter().Eq("email", untrusted).Build()
 	fmt.Println(errors.Is(err, mongostore.ErrInjection), errors.Is(err, mongostore.ErrInvalid))
 
-	f, err := mongostore.NewFilter().Eq("email", "a@example.com").In("status", "active", "pending").Build()
+	f, err := mongostore.NewFilter().Eq("email", "a@example.com").In("status", "active", "pending_verification").Build()
 	fmt.Println(f, err)
 	// Output:
 	// true true
-	// {"email":{"$eq":"a@example.com"},"status":{"$in":["active","pending"]}} <nil>
+	// {"email":{"$eq":"a@example.com"},"status":{"$in":["active","pending_verification"]}} <nil>
 }
 
 func ExampleSanitizeFilter() {
@@ -81,11 +81,11 @@ func ExampleSanitizeFilter() {
 
 func ExampleCollection() {
 	type Session struct {
-		SessionID string    `bson:"session_id"`
-		UserID    string    `bson:"user_id"`
-		Status    string    `bson:"status"`
-		CreatedAt time.Time `bson:"created_at"`
-		ExpiresAt time.Time `bson:"expires_at"`
+		SessionID string     `bson:"session_id"`
+		UserID    string     `bson:"user_id"`
+		Status    string     `bson:"status"`
+		CreatedAt time.Time  `bson:"created_at"`
+		EndedAt   *time.Time `bson:"ended_at"` // ["date", "null"] in Lucid's schema
 	}
 	ctx := context.Background()
 	db, err := mongostore.Connect(ctx, mongostore.Config{})
@@ -98,6 +98,6 @@ func ExampleCollection() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(s.SessionID, s.ExpiresAt)
+		fmt.Println(s.SessionID, s.EndedAt)
 	}
 }

@@ -148,7 +148,7 @@ func FuzzValidateDocument(f *testing.F) {
 				t.Fatalf("%s: unexpected error %v", c, err)
 			}
 			if err == nil && c == lucidkeys.CollUsers {
-				for _, r := range []string{"user_id", "email", "role", "status", "created_at"} {
+				for _, r := range []string{"user_id", "email", "created_at", "updated_at", "status"} {
 					if _, lerr := bson.Raw(data).LookupErr(r); lerr != nil {
 						t.Fatalf("accepted users document without %s", r)
 					}

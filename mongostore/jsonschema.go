@@ -17,7 +17,8 @@ import (
 // JSONSchema is the subset of MongoDB's $jsonSchema that this package
 // renders for the server's validator and checks client-side: bsonType,
 // required, properties, additionalProperties, enum, pattern,
-// minLength/maxLength, minimum/maximum, items, minItems/maxItems. The same
+// minLength/maxLength, minimum/maximum, items, minItems/maxItems, title and
+// description (ParseJSONSchema reads it from a $jsonSchema document). The same
 // value drives both, so a document the client accepts is one the server's
 // validator accepts too (for this subset).
 type JSONSchema struct {
@@ -45,7 +46,9 @@ type JSONSchema struct {
 	Items *JSONSchema
 	// MinItems and MaxItems bound an array's length.
 	MinItems, MaxItems *int
-	// Description is sent to the server for its error reports.
+	// Title and Description are annotations sent to the server with the
+	// validator (it quotes them in its error reports); they check nothing.
+	Title       string
 	Description string
 
 	re *pattern
@@ -62,6 +65,9 @@ func (s *JSONSchema) Document() bson.D {
 		d = append(d, bson.E{Key: "bsonType", Value: s.BSONType[0]})
 	} else if len(s.BSONType) > 1 {
 		d = append(d, bson.E{Key: "bsonType", Value: toA(s.BSONType)})
+	}
+	if s.Title != "" {
+		d = append(d, bson.E{Key: "title", Value: s.Title})
 	}
 	if s.Description != "" {
 		d = append(d, bson.E{Key: "description", Value: s.Description})
@@ -133,7 +139,10 @@ func (s *JSONSchema) compile(path string) error {
 			return fmt.Errorf("mongostore: schema %s: unknown bsonType %q", path, t)
 		}
 	}
-	if s.Pattern != "" {
+	// A sub-schema shared with an already built Schema (Schema.With and
+	// Extend reuse them) is compiled already: it is only read, never
+	// written again, so Schemas that share it stay safe for concurrent use.
+	if s.Pattern != "" && (s.re == nil || s.re.re.String() != s.Pattern) {
 		re, err := compilePattern(s.Pattern)
 		if err != nil {
 			return fmt.Errorf("mongostore: schema %s: pattern: %w", path, err)

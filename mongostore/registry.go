@@ -124,10 +124,6 @@ func intS(minV float64, maxV *float64) *JSONSchema {
 	return &JSONSchema{BSONType: []string{"int", "long"}, Minimum: ptr(minV), Maximum: maxV}
 }
 
-func numS(minV float64) *JSONSchema {
-	return &JSONSchema{BSONType: []string{"number"}, Minimum: ptr(minV)}
-}
-
 func arrS(items *JSONSchema, minItems int) *JSONSchema {
 	return &JSONSchema{BSONType: []string{"array"}, Items: items, MinItems: ptr(minItems)}
 }
@@ -138,13 +134,20 @@ func docS(required []string, props map[string]*JSONSchema) *JSONSchema {
 
 // Patterns shared by several collections.
 const (
-	idPattern     = `^[A-Za-z0-9_-]{1,128}$`
-	hex64Pattern  = `^[0-9a-f]{64}$`
-	emailPattern  = `^[^@\s]+@[^@\s]+\.[^@\s]+$`
+	idPattern    = `^[A-Za-z0-9_-]{1,128}$`
+	hex64Pattern = `^[0-9a-f]{64}$`
+	// emailPattern is users.email's pattern in Lucid's users_schema.js
+	// (the embedded schema carries it; a test holds the two equal).
+	emailPattern  = `^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$`
 	walletPattern = `^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})$`
 )
 
-func idS() *JSONSchema    { return patS(idPattern, 128) }
+func idS() *JSONSchema { return patS(idPattern, 128) }
+
+// refS is a reference to an identifier of one of Lucid's five collections
+// (users.user_id, sessions.session_id, transactions.tx_id, ...), which
+// Lucid's schemas type as a plain string.
+func refS() *JSONSchema   { return &JSONSchema{BSONType: []string{"string"}} }
 func hex64S() *JSONSchema { return patS(hex64Pattern, 64) }
 
 // ix builds an IndexSpec named through lucidkeys.IndexName; it panics on a
@@ -178,16 +181,33 @@ func k(pairs ...any) bson.D {
 // (lucidkeys.Collections) with their $jsonSchema validators and indexes.
 // Each call builds a new value.
 //
-// Index summary (63 indexes): unique on identities (users.email,
-// users.wallet_address, sessions.session_id, blocks.height, blocks.hash,
-// transactions.tx_id, api_keys.key_hash, ...); compound for the listing
-// queries (a user's sessions by recency, an address's transactions by
-// time, unread notifications); text on users (username, display_name),
-// trust_policies (name, description) and audit_logs (action, message);
-// TTL on sessions.expires_at, api_keys.expires_at, rate_limits.expires_at,
-// notifications.expires_at (expire at the stored date) and on
-// audit_logs.timestamp and analytics.timestamp (retention
-// lucidkeys.DeleteAfter, 90 days).
+// Two kinds of schema live in it. Lucid's: users, sessions, blocks,
+// transactions and trust_policies are defined exactly as Lucid's own schema
+// files (database/schemas/*_schema.js of HamiGames/Lucid) say — required
+// fields, bsonType unions such as ["string", "null"], long versus int,
+// enums, patterns, nested objects, descriptions — so every document the
+// Python services write is accepted, and their indexes are exactly those of
+// Lucid's scripts/database/create_indexes.js (same keys, unique, sparse).
+// The SDK's own: the other ten collections, for which Lucid has no schema
+// file; they use the five's field names and types for what refers to them
+// (user_id, session_id, ... are plain strings).
+//
+// Index summary (65 indexes): Lucid's 29 (unique users.user_id, email,
+// tron_address (sparse); sessions.session_id, merkle_root (sparse);
+// blocks.block_height, block_hash; transactions.tx_id;
+// trust_policies.policy_id; and single-field indexes on status, dates and
+// references), named {collection}_{field}_{type} where the SDK creates
+// them but recognised on the server by keys and options whatever their
+// name; and the SDK's 36: unique on identities (api_keys.key_hash,
+// hardware_wallets.public_key, chunks (manifest_id, index), ...), compound
+// for listing queries, text on audit_logs (action, message), TTL on
+// api_keys.expires_at, rate_limits.expires_at, notifications.expires_at
+// (expire at the stored date) and on audit_logs.timestamp and
+// analytics.timestamp (retention lucidkeys.DeleteAfter, 90 days).
+//
+// A service replaces or extends a collection's schema with Schema.With and
+// Schema.Extend (ParseJSONSchema reads a $jsonSchema document) and passes
+// the result as Config.Schema.
 func LucidSchema() *Schema {
 	s, err := NewSchema(lucidSpecs()...)
 	if err != nil {
@@ -224,144 +244,86 @@ func lucidSpecs() []CollectionSpec {
 	)
 	retention := lucidkeys.DeleteAfter
 	return []CollectionSpec{
+		// The five collections with a schema file in Lucid's repository:
+		// validators exactly as database/schemas/*_schema.js say (embedded
+		// in lucidschema/), indexes exactly as
+		// scripts/database/create_indexes.js creates them (same keys, unique
+		// and sparse; the SDK's names, but an index on the same keys under
+		// Lucid's default name such as email_1 is adopted).
 		{
-			Name: users,
-			Validator: docS([]string{"user_id", "email", "role", "status", "created_at"}, map[string]*JSONSchema{
-				"user_id":        idS(),
-				"email":          patS(emailPattern, 254),
-				"wallet_address": patS(walletPattern, 64),
-				"username":       {BSONType: []string{"string"}, Pattern: `^[A-Za-z0-9_.-]+$`, MinLength: ptr(3), MaxLength: ptr(64)},
-				"display_name":   strS(1, 128),
-				"role":           enumS("user", "admin", "node_operator", "auditor"),
-				"status":         enumS("pending", "active", "suspended", "deleted"),
-				"password_hash":  strS(1, 512),
-				"mfa_enabled":    boolS(),
-				"created_at":     dateS(),
-				"updated_at":     dateS(),
-				"last_login_at":  dateS(),
-				"profile":        objS(),
-			}),
+			Name:      users,
+			Validator: lucidValidator("users"),
 			Indexes: []IndexSpec{
 				ix(users, "user_id", uq, k("user_id", 1)),
 				ix(users, "email", uq, k("email", 1)),
-				sparse(ix(users, "wallet_address", uq, k("wallet_address", 1))),
-				sparse(ix(users, "username", uq, k("username", 1))),
-				ix(users, "role_status", cp, k("role", 1, "status", 1)),
+				sparse(ix(users, "tron_address", uq, k("tron_address", 1))),
+				ix(users, "roles", asc, k("roles", 1)),
+				ix(users, "status", asc, k("status", 1)),
 				ix(users, "created_at", desc, k("created_at", -1)),
-				ix(users, "username_display_name", tx, k("username", "text", "display_name", "text")),
 			},
 		},
 		{
-			Name: sess,
-			Validator: docS([]string{"session_id", "user_id", "status", "created_at", "expires_at"}, map[string]*JSONSchema{
-				"session_id":       patS(`^[A-Za-z0-9_-]{16,128}$`, 128),
-				"user_id":          idS(),
-				"status":           enumS("active", "paused", "completed", "expired", "revoked"),
-				"created_at":       dateS(),
-				"expires_at":       dateS(),
-				"last_activity_at": dateS(),
-				"ip_address":       strS(2, 45),
-				"user_agent":       strS(0, 512),
-				"device_id":        idS(),
-				"manifest_id":      idS(),
-				"chunk_count":      intS(0, nil),
-				"metadata":         objS(),
-			}),
+			Name:      sess,
+			Validator: lucidValidator("sessions"),
 			Indexes: []IndexSpec{
 				ix(sess, "session_id", uq, k("session_id", 1)),
-				ix(sess, "user_id_created_at", cp, k("user_id", 1, "created_at", -1)),
-				ix(sess, "status_expires_at", cp, k("status", 1, "expires_at", 1)),
-				ttl(ix(sess, "expires_at", tl, k("expires_at", 1)), 0),
+				ix(sess, "user_id", asc, k("user_id", 1)),
+				ix(sess, "status", asc, k("status", 1)),
 				ix(sess, "created_at", desc, k("created_at", -1)),
+				sparse(ix(sess, "ended_at", desc, k("ended_at", -1))),
+				sparse(ix(sess, "merkle_root", uq, k("merkle_root", 1))),
+				sparse(ix(sess, "blockchain_anchor.block_height", asc, k("blockchain_anchor.block_height", 1))),
 			},
 		},
 		{
-			Name: blocks,
-			Validator: docS([]string{"height", "hash", "prev_hash", "timestamp", "merkle_root", "tx_count"}, map[string]*JSONSchema{
-				"height":          intS(0, nil),
-				"hash":            hex64S(),
-				"prev_hash":       hex64S(),
-				"merkle_root":     hex64S(),
-				"timestamp":       dateS(),
-				"tx_count":        intS(0, nil),
-				"size_bytes":      intS(0, nil),
-				"producer":        idS(),
-				"nonce":           intS(0, nil),
-				"version":         intS(1, nil),
-				"signature":       strS(1, 1024),
-				"session_anchors": arrS(idS(), 0),
-			}),
+			Name:      blocks,
+			Validator: lucidValidator("blocks"),
 			Indexes: []IndexSpec{
-				ix(blocks, "height", uq, k("height", 1)),
-				ix(blocks, "hash", uq, k("hash", 1)),
-				ix(blocks, "prev_hash", asc, k("prev_hash", 1)),
+				ix(blocks, "block_height", uq, k("block_height", 1)),
+				ix(blocks, "block_hash", uq, k("block_hash", 1)),
+				ix(blocks, "previous_hash", asc, k("previous_hash", 1)),
 				ix(blocks, "timestamp", desc, k("timestamp", -1)),
-				ix(blocks, "producer_timestamp", cp, k("producer", 1, "timestamp", -1)),
+				sparse(ix(blocks, "miner_id", asc, k("miner_id", 1))),
 			},
 		},
 		{
-			Name: txs,
-			Validator: docS([]string{"tx_id", "from", "to", "amount", "timestamp", "status"}, map[string]*JSONSchema{
-				"tx_id":        hex64S(),
-				"block_height": intS(0, nil),
-				"from":         strS(1, 128),
-				"to":           strS(1, 128),
-				"amount":       numS(0),
-				"fee":          numS(0),
-				"currency":     patS(`^[A-Z0-9]{2,16}$`, 16),
-				"timestamp":    dateS(),
-				"status":       enumS("pending", "confirmed", "failed"),
-				"type":         enumS("transfer", "payout", "anchor", "stake"),
-				"memo":         strS(0, 256),
-			}),
+			Name:      txs,
+			Validator: lucidValidator("transactions"),
 			Indexes: []IndexSpec{
 				ix(txs, "tx_id", uq, k("tx_id", 1)),
-				ix(txs, "block_height", asc, k("block_height", 1)),
-				ix(txs, "from_timestamp", cp, k("from", 1, "timestamp", -1)),
-				ix(txs, "to_timestamp", cp, k("to", 1, "timestamp", -1)),
-				ix(txs, "status_timestamp", cp, k("status", 1, "timestamp", -1)),
+				ix(txs, "tx_type", asc, k("tx_type", 1)),
+				ix(txs, "sender", asc, k("sender", 1)),
+				ix(txs, "status", asc, k("status", 1)),
 				ix(txs, "timestamp", desc, k("timestamp", -1)),
+				sparse(ix(txs, "block_height", asc, k("block_height", 1))),
+				sparse(ix(txs, "payload.session_id", asc, k("payload.session_id", 1))),
 			},
 		},
 		{
-			Name: trust,
-			Validator: docS([]string{"policy_id", "name", "rules", "version", "active", "created_at"}, map[string]*JSONSchema{
-				"policy_id":   idS(),
-				"name":        strS(1, 128),
-				"description": strS(0, 1024),
-				"version":     intS(1, nil),
-				"active":      boolS(),
-				"scope":       enumS("global", "user", "session", "node"),
-				"owner_id":    idS(),
-				"rules": arrS(docS([]string{"rule_id", "effect", "action"}, map[string]*JSONSchema{
-					"rule_id":    idS(),
-					"effect":     enumS("allow", "deny"),
-					"action":     strS(1, 128),
-					"resource":   strS(1, 256),
-					"conditions": objS(),
-					"priority":   intS(0, ptr(1000.0)),
-				}), 1),
-				"created_at": dateS(),
-				"updated_at": dateS(),
-			}),
+			Name:      trust,
+			Validator: lucidValidator("trust_policies"),
 			Indexes: []IndexSpec{
-				ix(trust, "policy_id_version", uq, k("policy_id", 1, "version", 1)),
-				ix(trust, "active_scope", cp, k("active", 1, "scope", 1)),
-				ix(trust, "owner_id", asc, k("owner_id", 1)),
-				ix(trust, "name_description", tx, k("name", "text", "description", "text")),
+				ix(trust, "policy_id", uq, k("policy_id", 1)),
+				ix(trust, "creator_id", asc, k("creator_id", 1)),
+				ix(trust, "status", asc, k("status", 1)),
+				ix(trust, "created_at", desc, k("created_at", -1)),
 			},
 		},
+		// The SDK's own collections (no schema file in Lucid's repository).
+		// Fields that refer to the five (user_id, session_id, tx ids, merkle
+		// roots) are plain strings, as the five define them, so no id Lucid
+		// accepts is refused here.
 		{
 			Name: mans,
 			Validator: docS([]string{"manifest_id", "session_id", "owner_id", "chunk_count", "total_size", "merkle_root", "created_at"}, map[string]*JSONSchema{
 				"manifest_id":  idS(),
-				"session_id":   idS(),
-				"owner_id":     idS(),
+				"session_id":   refS(),
+				"owner_id":     refS(),
 				"chunk_count":  intS(0, nil),
 				"total_size":   intS(0, nil),
-				"merkle_root":  hex64S(),
+				"merkle_root":  refS(),
 				"status":       enumS("building", "sealed", "anchored"),
-				"anchor_tx_id": hex64S(),
+				"anchor_tx_id": refS(),
 				"encryption":   objS(),
 				"created_at":   dateS(),
 			}),
@@ -414,8 +376,8 @@ func lucidSpecs() []CollectionSpec {
 			Name: hw,
 			Validator: docS([]string{"wallet_id", "user_id", "device_type", "public_key", "wallet_address", "status", "registered_at"}, map[string]*JSONSchema{
 				"wallet_id":        idS(),
-				"user_id":          idS(),
-				"device_type":      enumS("ledger", "trezor", "keepkey", "other"),
+				"user_id":          refS(),
+				"device_type":      enumS("Ledger", "Trezor", "KeepKey", "Other"), // users.hardware_wallet.type's values
 				"public_key":       patS(`^[0-9a-fA-F]{66,130}$`, 130),
 				"wallet_address":   patS(walletPattern, 64),
 				"serial":           strS(1, 128),
@@ -438,7 +400,7 @@ func lucidSpecs() []CollectionSpec {
 				"key_id":       idS(),
 				"key_hash":     hex64S(),
 				"prefix":       strS(4, 16),
-				"user_id":      idS(),
+				"user_id":      refS(),
 				"name":         strS(1, 128),
 				"scopes":       arrS(patS(`^[a-z_]+(:[a-z_*]+)*$`, 64), 1),
 				"status":       enumS("active", "revoked"),
@@ -474,7 +436,7 @@ func lucidSpecs() []CollectionSpec {
 			Validator: docS([]string{"event_id", "timestamp", "actor_id", "action", "resource_type", "outcome"}, map[string]*JSONSchema{
 				"event_id":      idS(),
 				"timestamp":     dateS(),
-				"actor_id":      idS(),
+				"actor_id":      refS(),
 				"actor_type":    enumS("user", "service", "system"),
 				"action":        patS(`^[a-z0-9_.:-]{1,128}$`, 128),
 				"resource_type": strS(1, 64),
@@ -498,7 +460,7 @@ func lucidSpecs() []CollectionSpec {
 			Name: notif,
 			Validator: docS([]string{"notification_id", "user_id", "type", "title", "read", "created_at"}, map[string]*JSONSchema{
 				"notification_id": idS(),
-				"user_id":         idS(),
+				"user_id":         refS(),
 				"type":            enumS("info", "warning", "alert", "system"),
 				"title":           strS(1, 200),
 				"body":            strS(0, 4000),
@@ -536,7 +498,7 @@ func lucidSpecs() []CollectionSpec {
 				"value":       {},
 				"version":     intS(1, nil),
 				"description": strS(0, 1024),
-				"updated_by":  idS(),
+				"updated_by":  refS(),
 				"updated_at":  dateS(),
 			}),
 			Indexes: []IndexSpec{
@@ -545,4 +507,120 @@ func lucidSpecs() []CollectionSpec {
 			},
 		},
 	}
+}
+
+// With returns a copy of s in which each of specs replaces the collection
+// of its name, or is added when s has none: a service's own schema for a
+// collection, for example parsed with ParseJSONSchema from the $jsonSchema
+// file it ships, in place of the SDK's. s itself is unchanged.
+func (s *Schema) With(specs ...CollectionSpec) (*Schema, error) {
+	out := make([]CollectionSpec, 0, len(s.colls)+len(specs))
+	replaced := map[lucidkeys.Collection]bool{}
+	for _, c := range s.colls {
+		cur := *c
+		for _, r := range specs {
+			if r.Name == c.Name {
+				cur = r
+				replaced[r.Name] = true
+			}
+		}
+		out = append(out, cur)
+	}
+	for _, r := range specs {
+		if !replaced[r.Name] {
+			out = append(out, r)
+		}
+	}
+	return NewSchema(out...)
+}
+
+// Extend returns a copy of s in which the collection coll's validator is
+// extended by ext — ext's properties added (a property of the same name is
+// replaced by ext's), its required fields added to the required list, and
+// any other keyword ext sets taking the place of the collection's — and
+// indexes are added. With ext nil only indexes are added. A collection s
+// does not hold is added with ext as its validator. s is unchanged.
+//
+// On Lucid's five collections, extend only with fields Lucid's schema does
+// not define, and require none Lucid leaves optional, or a Go service will
+// refuse documents the Python services write.
+func (s *Schema) Extend(coll lucidkeys.Collection, ext *JSONSchema, indexes ...IndexSpec) (*Schema, error) {
+	var spec CollectionSpec
+	if c, ok := s.byName[coll]; ok {
+		spec = *c
+		spec.Indexes = append([]IndexSpec(nil), c.Indexes...)
+	} else {
+		spec = CollectionSpec{Name: coll}
+	}
+	if ext != nil {
+		spec.Validator = mergeSchema(spec.Validator, ext)
+	}
+	spec.Indexes = append(spec.Indexes, indexes...)
+	return s.With(spec)
+}
+
+// mergeSchema returns base extended by ext (see Schema.Extend); neither
+// is modified.
+func mergeSchema(base, ext *JSONSchema) *JSONSchema {
+	if base == nil {
+		c := *ext
+		return &c
+	}
+	m := *base
+	m.re = nil
+	if len(ext.Properties) > 0 {
+		m.Properties = make(map[string]*JSONSchema, len(base.Properties)+len(ext.Properties))
+		for k, v := range base.Properties {
+			m.Properties[k] = v
+		}
+		for k, v := range ext.Properties {
+			m.Properties[k] = v
+		}
+	}
+	m.Required = append([]string(nil), base.Required...)
+	for _, r := range ext.Required {
+		if !base.requires(r) {
+			m.Required = append(m.Required, r)
+		}
+	}
+	if len(ext.BSONType) > 0 {
+		m.BSONType = ext.BSONType
+	}
+	if ext.AdditionalProperties != nil {
+		m.AdditionalProperties = ext.AdditionalProperties
+	}
+	if len(ext.Enum) > 0 {
+		m.Enum = ext.Enum
+	}
+	if ext.Pattern != "" {
+		m.Pattern = ext.Pattern
+	}
+	if ext.MinLength != nil {
+		m.MinLength = ext.MinLength
+	}
+	if ext.MaxLength != nil {
+		m.MaxLength = ext.MaxLength
+	}
+	if ext.Minimum != nil {
+		m.Minimum = ext.Minimum
+	}
+	if ext.Maximum != nil {
+		m.Maximum = ext.Maximum
+	}
+	if ext.Items != nil {
+		m.Items = ext.Items
+	}
+	if ext.MinItems != nil {
+		m.MinItems = ext.MinItems
+	}
+	if ext.MaxItems != nil {
+		m.MaxItems = ext.MaxItems
+	}
+	if ext.Title != "" {
+		m.Title = ext.Title
+	}
+	if ext.Description != "" {
+		m.Description = ext.Description
+	}
+	return &m
 }

@@ -47,10 +47,10 @@ func TestLucidSchemaRegistry(t *testing.T) {
 		c    lucidkeys.Collection
 		name string
 	}{
-		{lucidkeys.CollUsers, "users_email_unique"}, {lucidkeys.CollUsers, "users_wallet_address_unique"},
-		{lucidkeys.CollSessions, "sessions_session_id_unique"}, {lucidkeys.CollSessions, "sessions_expires_at_ttl"},
-		{lucidkeys.CollTransactions, "transactions_tx_id_unique"}, {lucidkeys.CollBlocks, "blocks_hash_unique"},
-		{lucidkeys.CollBlocks, "blocks_height_unique"}, {lucidkeys.CollAPIKeys, "api_keys_key_hash_unique"},
+		{lucidkeys.CollUsers, "users_email_unique"}, {lucidkeys.CollUsers, "users_tron_address_unique"},
+		{lucidkeys.CollSessions, "sessions_session_id_unique"}, {lucidkeys.CollAuditLogs, "audit_logs_timestamp_ttl"},
+		{lucidkeys.CollTransactions, "transactions_tx_id_unique"}, {lucidkeys.CollBlocks, "blocks_block_hash_unique"},
+		{lucidkeys.CollBlocks, "blocks_block_height_unique"}, {lucidkeys.CollAPIKeys, "api_keys_key_hash_unique"},
 		{lucidkeys.CollRateLimits, "rate_limits_expires_at_ttl"},
 	} {
 		spec, _ := s.Collection(want.c)
@@ -98,7 +98,7 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 			case it.Kind == mongostore.KindValidator && f.Validators,
 				strings.HasSuffix(it.Name, "_ttl") && f.TTLIndexes,
 				strings.HasSuffix(it.Name, "_text") && f.TextIndexes,
-				(it.Name == "users_wallet_address_unique" || it.Name == "users_username_unique") && f.SparseIndexes:
+				strings.Contains(it.Err.Error(), "sparse") && f.SparseIndexes:
 				t.Errorf("%s %s reported unsupported but the server supports it", it.Kind, it.Name)
 			}
 		default:
@@ -116,13 +116,13 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 		t.Errorf("%d index items, want %d", created, wantIdx)
 	}
 	// The real behaviour of what the probe says is supported.
-	sessIdx := indexesOf(t, db, lucidkeys.CollSessions)
-	if ttl, ok := sessIdx["sessions_expires_at_ttl"]; f.TTLIndexes != ok {
+	auditIdx := indexesOf(t, db, lucidkeys.CollAuditLogs)
+	if ttl, ok := auditIdx["audit_logs_timestamp_ttl"]; f.TTLIndexes != ok {
 		t.Errorf("TTL index present=%v, TTLIndexes=%v", ok, f.TTLIndexes)
 	} else if ok && ttl["expireAfterSeconds"] == nil {
 		t.Errorf("TTL index without expireAfterSeconds: %v", ttl)
 	}
-	if _, ok := indexesOf(t, db, lucidkeys.CollUsers)["users_username_display_name_text"]; f.TextIndexes != ok {
+	if _, ok := auditIdx["audit_logs_action_message_text"]; f.TextIndexes != ok {
 		t.Errorf("text index present=%v, TextIndexes=%v", ok, f.TextIndexes)
 	}
 	raw := connect(t, mongostore.Config{Database: db.Database().Name(), SkipValidation: true})
@@ -164,7 +164,7 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 
 	// Drift: a dropped index is missing, a foreign one extra.
 	users := db.Collection(lucidkeys.CollUsers)
-	if err := users.Indexes().DropOne(ctx, "users_role_status_compound"); err != nil {
+	if err := users.Indexes().DropOne(ctx, "users_status_asc"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := users.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "nickname", Value: 1}}, Options: options.Index().SetName("users_nickname_asc")}); err != nil {
@@ -172,10 +172,10 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 	}
 	// A changed spec: same name, not unique any more.
 	blocks := db.Collection(lucidkeys.CollBlocks)
-	if err := blocks.Indexes().DropOne(ctx, "blocks_hash_unique"); err != nil {
+	if err := blocks.Indexes().DropOne(ctx, "blocks_block_hash_unique"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := blocks.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "hash", Value: 1}}, Options: options.Index().SetName("blocks_hash_unique")}); err != nil {
+	if _, err := blocks.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "block_hash", Value: 1}}, Options: options.Index().SetName("blocks_block_hash_unique")}); err != nil {
 		t.Fatal(err)
 	}
 	dr, err = db.SchemaDrift(ctx)
@@ -183,9 +183,9 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect := map[string]mongostore.DriftState{
-		"users_role_status_compound": mongostore.DriftMissing,
-		"users_nickname_asc":         mongostore.DriftExtra,
-		"blocks_hash_unique":         mongostore.DriftDifferent,
+		"users_status_asc":         mongostore.DriftMissing,
+		"users_nickname_asc":       mongostore.DriftExtra,
+		"blocks_block_hash_unique": mongostore.DriftDifferent,
 	}
 	for name, st := range expect {
 		coll := lucidkeys.CollUsers
@@ -200,17 +200,33 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 	if dr.Clean() {
 		t.Error("drift reported clean")
 	}
-	// Drift changed nothing; EnsureSchema repairs missing and different,
-	// leaves the extra index.
+	if it, _ := dr.Find(lucidkeys.CollBlocks, mongostore.KindIndex, "blocks_block_hash_unique"); !strings.Contains(it.Detail, "server has blocks_block_hash_unique {block_hash:1}") ||
+		!strings.Contains(it.Detail, "registry wants blocks_block_hash_unique {block_hash:1} unique") {
+		t.Errorf("conflict detail does not show both definitions: %q", it.Detail)
+	}
+	// Drift changed nothing; EnsureSchema creates what is missing, leaves
+	// the conflicting index alone (reported) and the extra one too.
 	rep3, err := db.EnsureSchema(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep3.Count(mongostore.ActionCreated) != 1 || rep3.Count(mongostore.ActionUpdated) != 1 {
-		t.Errorf("repair run: created %d updated %d, want 1 and 1", rep3.Count(mongostore.ActionCreated), rep3.Count(mongostore.ActionUpdated))
+	if rep3.Count(mongostore.ActionCreated) != 1 || rep3.Count(mongostore.ActionUpdated) != 0 || len(rep3.Conflicts()) != 1 ||
+		rep3.Conflicts()[0].Name != "blocks_block_hash_unique" || rep3.Conflicts()[0].Existing != "blocks_block_hash_unique" {
+		t.Errorf("repair run: created %d updated %d conflicts %+v, want 1, 0 and blocks_block_hash_unique", rep3.Count(mongostore.ActionCreated), rep3.Count(mongostore.ActionUpdated), rep3.Conflicts())
 	}
-	if ix := indexesOf(t, db, lucidkeys.CollBlocks)["blocks_hash_unique"]; ix["unique"] != true {
-		t.Errorf("blocks_hash_unique after repair: %v", ix)
+	if ix := indexesOf(t, db, lucidkeys.CollBlocks)["blocks_block_hash_unique"]; ix["unique"] == true {
+		t.Errorf("conflicting index replaced without being asked: %v", ix)
+	}
+	// Asked to, it replaces the conflicting index.
+	rep3, err = db.EnsureSchemaWith(ctx, mongostore.EnsureOptions{ReplaceConflicting: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep3.Count(mongostore.ActionCreated) != 0 || rep3.Count(mongostore.ActionUpdated) != 1 || len(rep3.Conflicts()) != 0 {
+		t.Errorf("replace run: created %d updated %d conflicts %d, want 0, 1, 0", rep3.Count(mongostore.ActionCreated), rep3.Count(mongostore.ActionUpdated), len(rep3.Conflicts()))
+	}
+	if ix := indexesOf(t, db, lucidkeys.CollBlocks)["blocks_block_hash_unique"]; ix["unique"] != true {
+		t.Errorf("blocks_block_hash_unique after replace: %v", ix)
 	}
 	dr, _ = db.SchemaDrift(ctx)
 	if it, _ := dr.Find(lucidkeys.CollUsers, mongostore.KindIndex, "users_nickname_asc"); it.State != mongostore.DriftExtra {
@@ -320,15 +336,12 @@ func TestValidationEveryCollection(t *testing.T) {
 		field, rule string
 	}{
 		{lucidkeys.CollUsers, set(u, "email", "no-at-sign"), "email", "pattern"},
-		{lucidkeys.CollUsers, set(u, "role", "root"), "role", "enum"},
-		{lucidkeys.CollUsers, set(u, "username", "ab"), "username", "minLength"},
-		{lucidkeys.CollUsers, set(u, "display_name", strings.Repeat("x", 129)), "display_name", "maxLength"},
-		{lucidkeys.CollBlocks, set(goodDocs(1)[lucidkeys.CollBlocks], "height", int64(-1)), "height", "minimum"},
-		{lucidkeys.CollBlocks, set(goodDocs(1)[lucidkeys.CollBlocks], "hash", "XYZ"), "hash", "pattern"},
-		{lucidkeys.CollTransactions, set(goodDocs(1)[lucidkeys.CollTransactions], "amount", "12"), "amount", "bsonType"},
-		{lucidkeys.CollTrustPolicies, set(goodDocs(1)[lucidkeys.CollTrustPolicies], "rules", bson.A{}), "rules", "minItems"},
-		{lucidkeys.CollTrustPolicies, set(goodDocs(1)[lucidkeys.CollTrustPolicies], "rules", bson.A{bson.D{{Key: "rule_id", Value: "r"}, {Key: "effect", Value: "maybe"}, {Key: "action", Value: "a"}}}), "rules.0.effect", "enum"},
-		{lucidkeys.CollTrustPolicies, set(goodDocs(1)[lucidkeys.CollTrustPolicies], "rules", bson.A{bson.D{{Key: "rule_id", Value: "r"}, {Key: "effect", Value: "allow"}, {Key: "action", Value: "a"}, {Key: "priority", Value: int32(1001)}}}), "rules.0.priority", "maximum"},
+		{lucidkeys.CollUsers, set(u, "roles", bson.A{"User", "root"}), "roles.1", "enum"},
+		{lucidkeys.CollBlocks, set(goodDocs(1)[lucidkeys.CollBlocks], "block_height", int64(-1)), "block_height", "minimum"},
+		{lucidkeys.CollBlocks, set(goodDocs(1)[lucidkeys.CollBlocks], "block_height", int32(1)), "block_height", "bsonType"},
+		{lucidkeys.CollTransactions, set(goodDocs(1)[lucidkeys.CollTransactions], "tx_type", "transfer"), "tx_type", "enum"},
+		{lucidkeys.CollTrustPolicies, set(goodDocs(1)[lucidkeys.CollTrustPolicies], "rules", bson.A{bson.D{{Key: "rule_type", Value: "access"}, {Key: "condition", Value: "c"}, {Key: "action", Value: "maybe"}}}), "rules.0.action", "enum"},
+		{lucidkeys.CollTrustPolicies, set(goodDocs(1)[lucidkeys.CollTrustPolicies], "version", int32(1)), "version", "bsonType"},
 		{lucidkeys.CollAPIKeys, set(goodDocs(1)[lucidkeys.CollAPIKeys], "scopes", bson.A{"BAD SCOPE"}), "scopes.0", "pattern"},
 	} {
 		err := db.Schema().ValidateDocument(tc.coll, tc.doc)
@@ -372,16 +385,20 @@ func TestValidateUpdate(t *testing.T) {
 		}
 		return bson.D{{Key: op, Value: d}}
 	}
+	rule := func(typ, cond, action string) bson.D {
+		return bson.D{{Key: "rule_type", Value: typ}, {Key: "condition", Value: cond}, {Key: "action", Value: action}}
+	}
 	ok := []bson.D{
-		sd("$set", "name", "renamed", "rules.0.effect", "deny"),
-		sd("$set", "rules.$[].priority", int32(5)),
-		sd("$setOnInsert", "scope", "global"),
+		sd("$set", "name", "renamed", "rules.0.action", "deny"),
+		sd("$set", "rules.$[].condition", "user_role == 'Admin'"),
+		sd("$setOnInsert", "scope", bson.D{{Key: "applies_to", Value: bson.A{"all_users"}}}),
 		sd("$unset", "description", ""),
-		sd("$inc", "version", int32(1)),
+		sd("$inc", "counter", int32(1)),
 		sd("$currentDate", "updated_at", true),
-		sd("$push", "rules", bson.D{{Key: "rule_id", Value: "r2"}, {Key: "effect", Value: "deny"}, {Key: "action", Value: "x"}}),
-		sd("$addToSet", "rules", bson.D{{Key: "$each", Value: bson.A{bson.D{{Key: "rule_id", Value: "r3"}, {Key: "effect", Value: "allow"}, {Key: "action", Value: "y"}}}}}),
+		sd("$push", "rules", rule("data", "x", "deny")),
+		sd("$addToSet", "rules", bson.D{{Key: "$each", Value: bson.A{rule("node", "y", "require_approval")}}}),
 		sd("$set", "unknown_field", 1), // the Lucid schemas are open
+		sd("$set", "description", nil), // ["string", "null"]
 	}
 	for _, u := range ok {
 		if err := s.ValidateUpdate(tp, u); err != nil {
@@ -395,17 +412,17 @@ func TestValidateUpdate(t *testing.T) {
 		u           bson.D
 		field, rule string
 	}{
-		{sd("$set", "rules.0.effect", "maybe"), "rules.0.effect", "enum"},
-		{sd("$set", "version", int32(0)), "version", "minimum"},
-		{sd("$set", "active", "yes"), "active", "bsonType"},
-		{sd("$setOnInsert", "scope", "galaxy"), "scope", "enum"},
+		{sd("$set", "rules.0.action", "maybe"), "rules.0.action", "enum"},
+		{sd("$set", "version", int32(2)), "version", "bsonType"},
+		{sd("$set", "status", "yes"), "status", "enum"},
+		{sd("$setOnInsert", "scope", "galaxy"), "scope", "bsonType"},
 		{sd("$unset", "name", ""), "name", "required"},
-		{sd("$unset", "rules.0.effect", ""), "rules.0.effect", "required"},
+		{sd("$unset", "rules.0.action", ""), "rules.0.action", "required"},
 		{sd("$rename", "policy_id", "pid"), "policy_id", "required"},
 		{sd("$inc", "name", int32(1)), "name", "bsonType"},
 		{sd("$currentDate", "name", true), "name", "bsonType"},
-		{sd("$push", "rules", bson.D{{Key: "effect", Value: "allow"}}), "rules.$.rule_id", "required"},
-		{sd("$max", "version", int32(-3)), "version", "minimum"},
+		{sd("$push", "rules", bson.D{{Key: "rule_type", Value: "access"}}), "rules.$.condition", "required"},
+		{sd("$max", "version", int32(-3)), "version", "bsonType"},
 	}
 	for _, b := range bad {
 		err := s.ValidateUpdate(tp, b.u)
@@ -417,7 +434,7 @@ func TestValidateUpdate(t *testing.T) {
 			t.Errorf("UpdateOne(%v) = %v, want ErrValidation", b.u, err)
 		}
 	}
-	for _, u := range []any{bson.D{}, bson.D{{Key: "name", Value: "x"}}, bson.D{{Key: "$set", Value: 1}}, sd("$inc", "version", "one")} {
+	for _, u := range []any{bson.D{}, bson.D{{Key: "name", Value: "x"}}, bson.D{{Key: "$set", Value: 1}}, sd("$inc", "counter", "one")} {
 		if err := s.ValidateUpdate(tp, u); !errors.Is(err, mongostore.ErrInvalid) {
 			t.Errorf("ValidateUpdate(%v) = %v, want ErrInvalid", u, err)
 		}
@@ -428,7 +445,7 @@ func TestValidateUpdate(t *testing.T) {
 	}
 	// SkipValidation turns the client-side checks off.
 	raw := connect(t, mongostore.Config{Database: db.Database().Name(), SkipValidation: true})
-	if _, err := raw.UpdateOne(ctx, tp, bson.D{{Key: "policy_id", Value: "p_1"}}, sd("$set", "active", "yes")); err != nil {
+	if _, err := raw.UpdateOne(ctx, tp, bson.D{{Key: "policy_id", Value: "p_1"}}, sd("$set", "status", "yes")); err != nil {
 		if f, _ := raw.Features(ctx); !f.Validators {
 			t.Errorf("SkipValidation update: %v", err)
 		}

@@ -52,7 +52,7 @@ func ShardKeys() map[lucidkeys.Collection]ShardKey {
 	return map[lucidkeys.Collection]ShardKey{
 		lucidkeys.CollUsers:           {Key: h("user_id"), Why: "lookups by id; even spread of sign-ups"},
 		lucidkeys.CollSessions:        {Key: h("user_id"), Why: "a user's sessions on one shard; no time hot spot"},
-		lucidkeys.CollBlocks:          {Key: bson.D{{Key: "height", Value: 1}}, Unique: true, Why: "range reads by height"},
+		lucidkeys.CollBlocks:          {Key: bson.D{{Key: "block_height", Value: 1}}, Unique: true, Why: "range reads by height"},
 		lucidkeys.CollTransactions:    {Key: h("tx_id"), Why: "random ids, lookups by id"},
 		lucidkeys.CollTrustPolicies:   {Key: bson.D{{Key: "policy_id", Value: 1}}, Why: "small, read-mostly"},
 		lucidkeys.CollManifests:       {Key: h("manifest_id"), Why: "lookups by manifest"},

@@ -276,11 +276,22 @@ func (d *DB) findDupIndex(ctx context.Context, coll lucidkeys.Collection, doc bs
 	if err := cur.All(ctx, &idx); err != nil {
 		return ""
 	}
+	// Indexes on which the document has every key field are tried first:
+	// a missing field can collide only in a unique index that is not
+	// sparse, and FerretDB does not list the sparse option, so an index
+	// such as users.tron_address (unique, sparse) would otherwise be named
+	// for any two documents without the field.
+	type candidate struct {
+		name    string
+		filter  bson.D
+		missing bool
+	}
+	var cands []candidate
 	for _, ix := range idx {
 		if !ix.Unique && ix.Name != "_id_" {
 			continue
 		}
-		filter := bson.D{}
+		cd := candidate{name: ix.Name, filter: bson.D{}}
 		skip := false
 		for _, k := range ix.Key {
 			v, err := doc.LookupErr(strings.Split(k.Key, ".")...)
@@ -289,17 +300,25 @@ func (d *DB) findDupIndex(ctx context.Context, coll lucidkeys.Collection, doc bs
 					skip = true
 					break
 				}
-				filter = append(filter, bson.E{Key: k.Key, Value: nil})
+				cd.missing = true
+				cd.filter = append(cd.filter, bson.E{Key: k.Key, Value: nil})
 				continue
 			}
-			filter = append(filter, bson.E{Key: k.Key, Value: v})
+			cd.filter = append(cd.filter, bson.E{Key: k.Key, Value: v})
 		}
-		if skip {
-			continue
+		if !skip {
+			cands = append(cands, cd)
 		}
-		n, err := c.CountDocuments(ctx, filter, options.Count().SetLimit(1))
-		if err == nil && n > 0 {
-			return ix.Name
+	}
+	for _, pass := range []bool{false, true} {
+		for _, cd := range cands {
+			if cd.missing != pass {
+				continue
+			}
+			n, err := c.CountDocuments(ctx, cd.filter, options.Count().SetLimit(1))
+			if err == nil && n > 0 {
+				return cd.name
+			}
 		}
 	}
 	return ""

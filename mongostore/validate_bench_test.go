@@ -15,9 +15,10 @@ func BenchmarkValidateUser(b *testing.B) {
 	doc, err := bson.Marshal(bson.D{
 		{Key: "user_id", Value: "u_1"},
 		{Key: "email", Value: "user1@example.com"},
-		{Key: "role", Value: "user"},
+		{Key: "roles", Value: bson.A{"User"}},
 		{Key: "status", Value: "active"},
 		{Key: "mfa_enabled", Value: false},
+		{Key: "updated_at", Value: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		{Key: "created_at", Value: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 	})
 	if err != nil {
