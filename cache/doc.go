@@ -75,7 +75,14 @@
 // A zero TTL means the implementation's default (lucidkeys.CacheTTLDefault
 // for the cache, lucidkeys.LockTTL for locks, lucidkeys.SessionTTL for
 // sessions), NoExpiry means none (cache only), a negative TTL is
-// ErrInvalid. TTLs have millisecond resolution (PEXPIRE).
+// ErrInvalid. TTLs have millisecond resolution (PEXPIRE). Leases and
+// logins are capped: a lock lives at most MaxLockTTL (24 h; the watchdog
+// keeps a live holder's lease, so a longer one only delays recovery from
+// a crashed holder) and a session at most MaxSessionTTL (30 days; a
+// bearer token should not outlive the longest "remember me"); longer is
+// ErrInvalid. A lock's fencing counter lives FenceTTL (30 days) after the
+// last Obtain, which is safe because tokens follow Redis server time (see
+// FenceTTL).
 //
 // # In memory
 //

@@ -16,7 +16,11 @@ import (
 	"github.com/HamiGames/lucid-data/lucidkeys"
 )
 
-// SessionStore keeps login sessions behind opaque bearer tokens.
+// SessionStore keeps login sessions behind opaque bearer tokens: who is
+// logged in, for how long (not the resumable upload sessions of packages
+// mongostore and search). Tokens are stored only as SHA-256 unless
+// SessionOptions.PlaintextTokens says otherwise; Session.ID, the name
+// listings show, is always the hash, never the token.
 //
 // # Revocation guarantee
 //
