@@ -111,6 +111,7 @@ type Client struct {
 	once   sync.Once
 	err    error
 	closed atomic.Bool
+	done   chan struct{} // closed by Close: ends subscriptions
 }
 
 // knobs points at the fields of one go-redis options struct that Config
@@ -295,22 +296,24 @@ func (c *Client) MaxCommandDuration() time.Duration { return c.bound }
 // ContextTimeoutEnabled set in its options (Connect sets it); without it a
 // call waits up to the client's ReadTimeout whatever the ctx says.
 func NewClient(rdb redis.UniversalClient, log *slog.Logger) *Client {
-	return &Client{rdb: rdb, log: logger(log)}
+	return &Client{rdb: rdb, log: logger(log), done: make(chan struct{})}
 }
 
 // Redis returns the underlying go-redis client: the escape hatch for
 // anything this package does not cover.
 func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
-// Close closes the go-redis client if Connect created it, and marks c
-// closed: from then on c's methods and every call on the implementations
-// it handed out fail with ErrClosed (on a client from NewClient, whose
+// Close closes the go-redis client if Connect created it, ends the
+// subscriptions of the PubSubs c handed out, and marks c closed: from then
+// on c's methods and every call on the implementations it handed out fail
+// with ErrClosed (on a client from NewClient, whose
 // go-redis client its owner closes, c's own methods do; the
 // implementations work until the owner closes it). It is idempotent: a
 // second Close returns what the first returned.
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		c.closed.Store(true)
+		close(c.done)
 		if c.owned {
 			c.err = c.rdb.Close()
 		}
@@ -394,6 +397,7 @@ func (c *Client) PubSub(opts PubSubOptions) (PubSub, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.clientDone = c.done
 	return r, nil
 }
 

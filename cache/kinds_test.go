@@ -159,16 +159,30 @@ func TestContextKinds(t *testing.T) {
 }
 
 // TestClosedKinds: after Close every call fails with ErrClosed (kind
-// Closed), including the handing out of new implementations; Close is
-// idempotent.
+// Closed), including the handing out of new implementations, and open
+// subscriptions end; Close is idempotent.
 func TestClosedKinds(t *testing.T) {
 	for name, newBackend := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := newBackend(t)
 			calls := allCalls(t, b)
+			ps, err := b.PubSub(cache.PubSubOptions{Entity: testenv.Namespace(t)})
+			noErr(t, err)
+			sub, err := ps.Subscribe(context.Background(), "open")
+			noErr(t, err)
+			defer sub.Close()
 			noErr(t, b.Close())
 			noErr(t, b.Close())
+			// A subscription open at Close ends with it.
+			select {
+			case _, ok := <-sub.Messages():
+				if ok {
+					t.Error("message on a subscription after Close")
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("subscription still open 5s after Close")
+			}
 			calls = append(calls,
 				call{"Backend.Cache", func(context.Context) error { return e2(b.Cache(cache.CacheOptions{})) }},
 				call{"Backend.Locker", func(context.Context) error { return e2(b.Locker(cache.LockerOptions{})) }},

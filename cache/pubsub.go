@@ -25,7 +25,8 @@ type PubSub interface {
 	// received it (on Cluster: those connected to the node that served it).
 	Publish(ctx context.Context, channel string, payload []byte) (int64, error)
 	// Subscribe subscribes to channels. The subscription lasts until ctx
-	// is done or Close is called; its Messages channel is closed then.
+	// is done, its Close is called or the Client or Memory it came from is
+	// closed; its Messages channel is closed then.
 	Subscribe(ctx context.Context, channels ...string) (Subscription, error)
 }
 
@@ -123,7 +124,8 @@ func (c *pubsubCore) payload(p []byte) error {
 
 // RedisPubSub is the Redis implementation of PubSub.
 type RedisPubSub struct {
-	rdb redis.UniversalClient
+	rdb        redis.UniversalClient
+	clientDone <-chan struct{} // closed by Client.Close; nil from NewRedisPubSub
 	*pubsubCore
 }
 
@@ -178,7 +180,7 @@ func (p *RedisPubSub) Subscribe(ctx context.Context, channels ...string) (Subscr
 		}
 	}
 	s := &redisSub{ps: ps, out: make(chan Message, p.buffer), closing: make(chan struct{}), done: make(chan struct{}), byKey: byKey, log: p.log}
-	go s.watch(ctx)
+	go s.watch(ctx, p.clientDone)
 	go s.run(confirmed)
 	return s, nil
 }
@@ -203,9 +205,11 @@ func (s *redisSub) Close() error {
 
 // watch closes the go-redis PubSub when the subscription ends, which
 // unblocks a pending read.
-func (s *redisSub) watch(ctx context.Context) {
+func (s *redisSub) watch(ctx context.Context, clientDone <-chan struct{}) {
 	select {
 	case <-ctx.Done():
+		s.once.Do(func() { close(s.closing) })
+	case <-clientDone: // nil (never) unless made by a Client
 		s.once.Do(func() { close(s.closing) })
 	case <-s.closing:
 	}
