@@ -1,3 +1,5 @@
+//go:build linux
+
 package volume
 
 import (
@@ -14,16 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// ArchiveStats counts what an archive or an extraction held.
-type ArchiveStats struct {
-	Files    int64 // regular files
-	Dirs     int64 // directories (the top directory not included)
-	Symlinks int64 // symbolic links
-	Links    int64 // hard links to files already in the stream
-	Bytes    int64 // file content bytes
-	Skipped  int64 // entries left out: sockets, fifos and devices on archive; the package's own files on extract
-}
 
 // Archive writes the contents of dir to w as a tar stream (PAX format):
 // directories, regular files, symlinks and hard links, with permission bits,

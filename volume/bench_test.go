@@ -211,7 +211,7 @@ func benchExtract(b *testing.B, dir string) {
 	}
 }
 
-// BenchmarkVolumeOps times the seed's volume operations (target: < 1 s
+// BenchmarkVolumeOps times the volume operations (target: < 1 s
 // each) on a volume holding 1,000 small files.
 func BenchmarkVolumeOps(b *testing.B) {
 	ctx := context.Background()

@@ -12,12 +12,12 @@ import (
 )
 
 // DefaultRoot is the directory volumes live under when Config.Root is empty.
-// A volume named after its type then sits at the seed's path for that type:
+// A volume named after its type then sits at Lucid's path for that type:
 // a "mongodb" volume is /data/mongodb (lucidkeys.VolumeMongoDB.DefaultPath()).
 const DefaultRoot = "/data"
 
 // Environment variables read by FromEnv. The size and threshold names are
-// the seed's; LUCID_VOLUME_ROOT is ours, as the seed hard-codes /data.
+// those Lucid services already read; LUCID_VOLUME_ROOT is the SDK's.
 const (
 	EnvRoot             = "LUCID_VOLUME_ROOT"   // root directory, e.g. /data
 	EnvDefaultSize      = "DEFAULT_VOLUME_SIZE" // e.g. "10G"

@@ -1,53 +1,74 @@
-// Package volume manages directories on the host as Lucid data volumes: the
-// seed's nine volume types (lucidkeys.VolumeType), each a directory under a
-// root (/data by default, so a "mongodb" volume is /data/mongodb) with a
-// small metadata file holding its type, quota and creation time, written
-// atomically (temp file, fsync, rename).
+// Package volume manages directories on a Linux host as Lucid data volumes:
+// each a directory under a root with a small metadata file holding its
+// type, quota and creation time.
+//
+//	vols, err := volume.New(volume.Config{Root: "/data"}) // or a Config from volume.FromEnv()
+//	if err != nil { ... }
+//	v, err := vols.Create(ctx, "mongodb", lucidkeys.VolumeMongoDB, 0) // /data/mongodb, 10 GiB quota
+//	r, err := vols.Reserve(ctx, "mongodb", 512<<20)                   // before a large write
+//	defer r.Release()
+//	mon := vols.NewMonitor(volume.MonitorOptions{OnEvent: alert})
+//	mon.Start(ctx)
+//	defer mon.Close()
+//	agg.Register("volumes", vols, health.CheckOptions{})               // health.Aggregator
 //
 // # Managing volumes
 //
-// A DirManager (behind the small Manager interface) creates, lists,
-// resizes and deletes volumes. Config's zero value gives the seed's
-// defaults — DEFAULT_VOLUME_SIZE 10G, MAX_VOLUME_SIZE 100G,
-// WARNING_THRESHOLD 80 — and FromEnv reads those variables plus
-// LUCID_VOLUME_ROOT. Sizes are written "10G", "512M", "1.5GiB" (ParseSize,
+// New returns a [Manager], the interface a program holds (the
+// implementation is [*DirManager]). It creates, lists, resizes and deletes
+// volumes of the nine Lucid volume types (lucidkeys.VolumeType); a volume
+// named after its type sits at Lucid's path for it, so a "mongodb" volume
+// is /data/mongodb. Metadata is written atomically (temp file, fsync,
+// rename). Config's zero value gives Lucid's defaults — 10 GiB default
+// quota, 100 GiB maximum, a warning at 80 % — and FromEnv reads
+// LUCID_VOLUME_ROOT, DEFAULT_VOLUME_SIZE, MAX_VOLUME_SIZE and
+// WARNING_THRESHOLD. Sizes are written "10G", "512M", "1.5GiB" (ParseSize,
 // binary units).
 //
-// # Usage, quotas, health and performance
+// # Usage, quotas, health and monitoring
 //
 // Usage walks a volume with a bounded pool of goroutines (getdents and
 // fstatat, no symlinks followed, hard links counted once) and reports bytes
 // as `du -sb` does, allocated bytes and file counts, with statfs figures of
 // the filesystem (StatFS). Quotas are soft, enforced by this package:
-// Reserve or Check before a large write refuses it with ErrQuotaExceeded
-// (over the quota) or ErrNoSpace (over the filesystem). SetHardQuota says
-// plainly, with ErrUnsupported, when the kernel cannot enforce one.
+// Reserve or CheckSpace before a large write refuses it with
+// ErrQuotaExceeded (over the quota) or ErrNoSpace (over the filesystem).
+// SetHardQuota asks the kernel to enforce the quota with ext4 or xfs
+// project quotas and says plainly, with ErrUnsupported, when it cannot.
 //
-// Health returns one report: the volume exists, a probe file can be written
-// and fsync'd, the filesystem is not read-only or full, and usage against
-// the quota. Performance samples /proc/diskstats for the device under the
-// volume (throughput, IOPS, latency, utilisation) and times an fsync.
+// Check and CheckVolume return a health.Report cheap enough for a
+// readiness probe (a statfs, a probe write, no walk): a volume at its
+// warning threshold is Degraded; one at its quota, on a full or read-only
+// filesystem, or not writable is Down. Health is the in-depth check of one
+// volume, a fresh walk included. Performance samples /proc/diskstats for
+// the device under the volume (throughput, IOPS, latency, utilisation) and
+// times an fsync.
 //
-// A Monitor checks volumes periodically and emits an Event each time a
-// volume's usage crosses the warning threshold or the quota, or its
-// filesystem fills up, and again when it drops back; it is also a
-// prometheus.Collector of the last measurements.
+// A Monitor is statfs-based: each tick reads every volume's filesystem
+// (fullness, inodes) and, where the filesystem keeps project quota
+// accounting for the volume, its usage from quotactl — instant answers.
+// Elsewhere usage comes from full walks on their own, slower schedule
+// (MonitorOptions.WalkInterval, 15 minutes by default), and each
+// measurement says where its figure came from and when. The monitor emits
+// an Event each time a volume's usage crosses the warning threshold or the
+// quota, or its filesystem fills up, and again when it drops back; it is
+// also a prometheus.Collector of the last measurements.
 //
 // # Archive, restore, migrate, integrity
 //
 // Archive and Extract move a directory as a tar stream over any io.Writer
-// and io.Reader, so the backup package can compress and encrypt it. Extract
+// and io.Reader, so it can be compressed and encrypted on the way. Extract
 // is safe against hostile archives: it reaches every entry through
 // directory descriptors without following a symlink, so nothing is written
 // outside the target; absolute paths, "..", symlinks that could resolve
 // outside the target (now or once later entries arrive), hard links to
 // anything but a file inside it, device files and oversized headers are
 // refused with ErrUnsafePath or ErrCorrupt; its space limit counts what the
-// filesystem allocates. Snapshot writes a timestamped
-// tar file; Restore swaps a fully extracted copy in, leaving the volume as it
-// was on any error. Migrate copies a volume to another root, verifies the
-// copy against the source with SHA-256 manifests and only then switches,
-// leaving the source intact until the copy is verified. CreateManifest and
+// filesystem allocates. Snapshot writes a timestamped tar file; Restore
+// swaps a fully extracted copy in, leaving the volume as it was on any
+// error. Migrate copies a volume to another root, verifies the copy against
+// the source with SHA-256 manifests and only then switches, leaving the
+// source intact until the copy is verified. CreateManifest and
 // VerifyIntegrity record and check a volume's checksums, reporting files
 // added, removed and changed.
 //
@@ -60,11 +81,26 @@
 //
 // Errors start with "volume: " and wrap one sentinel (ErrNotFound,
 // ErrExists, ErrNotEmpty, ErrQuotaExceeded, ErrNoSpace, ErrInvalid,
-// ErrUnsupported, ErrUnsafePath, ErrCorrupt) and the underlying cause, for
-// errors.Is and errors.As. Every call doing I/O takes a context and stops
-// when it is cancelled.
+// ErrUnsupported, ErrUnsafePath, ErrCorrupt, ErrClosed), each of an
+// errkind.Kind, and the underlying cause, for errors.Is, errors.As and
+// errkind.Of. Every call doing I/O takes a context; a call it stops
+// returns an error matching context.Canceled or context.DeadlineExceeded.
 //
-// The package is written for Linux (amd64, arm64 and 32-bit arm, as on a
-// Raspberry Pi); on other systems it builds, and the Linux-only parts
-// (statfs, disk statistics, defragment, hard quotas) return ErrUnsupported.
+// # Platforms
+//
+// The package is for Linux: tested on linux/amd64 and built for linux/arm64
+// and linux/arm (GOARM=7, as on a Raspberry Pi). Other Linux ports build
+// and use the portable directory walk; hard quotas and quota accounting
+// answer ErrUnsupported where their system calls are not wired up.
+//
+// On other systems (cross-built for windows/amd64 and darwin/arm64) the
+// package builds, so a service that imports it compiles on a developer's
+// machine; what remains there is what the os package does — Create, Get,
+// List, Delete, manifests, Cleanup — untested on those systems. StatFS,
+// and so Usage,
+// CheckSpace, Reserve, Health, Check, CheckVolume and the Monitor's
+// measurements; Archive and Extract, and so Snapshot, Restore and Migrate;
+// disk statistics, Defragment and hard quotas all return ErrUnsupported
+// (a health report is Down with it). On Windows usage walks, and so
+// Resize to a smaller quota, return ErrUnsupported too.
 package volume

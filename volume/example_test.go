@@ -18,7 +18,7 @@ func ExampleManager() {
 	root, _ := os.MkdirTemp("", "lucid-volumes-")
 	defer os.RemoveAll(root)
 
-	m, err := volume.New(volume.Config{Root: root}) // zero fields: seed defaults
+	m, err := volume.New(volume.Config{Root: root}) // zero fields: the defaults
 	if err != nil {
 		panic(err)
 	}

@@ -11,7 +11,7 @@ import (
 var errNotExist = fs.ErrNotExist
 
 // sizeUnits maps a unit letter to its multiplier. All units are binary
-// (powers of 1024), the convention of the seed ("10G" = 10 GiB), du, Docker
+// (powers of 1024), the convention of Lucid's configuration ("10G" = 10 GiB), du, Docker
 // and Kubernetes' "Gi": "10G", "10GB", "10GiB" and "10Gi" are the same size.
 var sizeUnits = map[byte]int64{
 	'B': 1,

@@ -2,11 +2,8 @@ package volume
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Usage is what a volume (or any directory) holds and the state of the
@@ -162,12 +159,9 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 	if err := ctx.Err(); err != nil {
 		return Usage{}, ioErr(err, "scan %s", dir)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return Usage{}, ioErr(&os.PathError{Op: "stat", Path: dir, Err: err}, "scan %s", dir)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return Usage{}, newErr(ErrInvalid, "scan %s: not a directory", dir)
+	topSize, topBlocks, err := statTop(dir)
+	if err != nil {
+		return Usage{}, err
 	}
 	w := &walker{ctx: ctx, root: dir, skipReserved: skipReserved, stack: []string{dir}, pending: 1, links: make(map[devIno]struct{})}
 	w.cond.L = &w.mu
@@ -184,7 +178,7 @@ func scan(ctx context.Context, dir string, n int, withFS, skipReserved bool) (Us
 	if w.err != nil {
 		return Usage{}, ioErr(w.err, "scan %s", dir)
 	}
-	tot := walkTotals{bytes: int64(st.Size), blocks: int64(st.Blocks), dirs: 1}
+	tot := walkTotals{bytes: topSize, blocks: topBlocks, dirs: 1}
 	for _, r := range results {
 		tot.add(r)
 	}

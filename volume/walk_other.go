@@ -1,4 +1,4 @@
-//go:build !(linux && (amd64 || arm64 || riscv64 || arm || 386))
+//go:build unix && !(linux && (amd64 || arm64 || riscv64 || arm || 386))
 
 package volume
 
