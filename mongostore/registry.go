@@ -319,8 +319,8 @@ func lucidSpecs() []CollectionSpec {
 				"manifest_id":  idS(),
 				"session_id":   refS(),
 				"owner_id":     refS(),
-				"chunk_count":  intS(0, nil),
-				"total_size":   intS(0, nil),
+				"chunk_count":  {BSONType: []string{"int"}, Minimum: ptr(0.0)},  // as sessions.chunk_count
+				"total_size":   {BSONType: []string{"long"}, Minimum: ptr(0.0)}, // as sessions.total_size
 				"merkle_root":  refS(),
 				"status":       enumS("building", "sealed", "anchored"),
 				"anchor_tx_id": refS(),
