@@ -37,17 +37,50 @@
 // operator in untrusted input; it also matches ErrInvalid). The mapping is in
 // one place.
 //
-// # Schema registry
+// # Schema registry: Lucid's schema and the SDK's
 //
 // LucidSchema returns the 15 collections of lucidkeys.Collections with
-// $jsonSchema validators and 63 indexes named {collection}_{field}_{type}
-// through lucidkeys.IndexName: unique, compound, text and TTL. EnsureSchema
-// applies them idempotently and reports each item (created, unchanged,
-// updated, unsupported, failed); SchemaDrift reports what differs without
-// changing anything. The same JSONSchema values validate documents and
-// update operators ($set and $setOnInsert with dotted paths, $unset of a
-// required field, $inc, $push, ...) client-side before every write, so bad
-// input gets the same clear ErrValidation on servers without validators.
+// $jsonSchema validators and 65 indexes. Five of them are Lucid's: users,
+// sessions, blocks, transactions and trust_policies are defined exactly as
+// the schema files of Lucid's repository (database/schemas/*_schema.js) say
+// — required fields, bsonType unions such as ["string", "null"], "long"
+// versus "int", enums, patterns, nested objects, descriptions — with the
+// indexes of its scripts/database/create_indexes.js (same keys, unique,
+// sparse), so the documents Lucid's Python services store are accepted and
+// the validators its scripts install are found unchanged. Nothing there is
+// tighter than Lucid's files. The other ten are the SDK's own (Lucid has no
+// schema file for them); where they refer to the five (user_id,
+// session_id, tx ids, merkle roots, chunk_count, total_size) they use the
+// five's names and types.
+//
+// Lucid's "long" fields (sessions.duration and total_size, blocks.
+// block_height, nonce and size, transactions.block_height, ...) take BSON
+// int64 only, as mongod's validator does: give them Go int64 fields. A Go
+// int (or a Python int) of a small value is encoded as a 32-bit int, which
+// the validator refuses.
+//
+// EnsureSchema creates what is missing and changes nothing else; it
+// identifies an index by its key pattern and options, never by its name, so
+// on a database Lucid's scripts set up it adopts email_1 and the others
+// (ActionAdopted) instead of creating a second index on the same keys. An
+// index on the same keys with other options is a conflict: reported with
+// both definitions (ActionConflict, DriftDifferent) and left alone unless
+// EnsureSchemaWith is asked to replace it. SchemaDrift reports what differs
+// without changing anything, by the same rule; ListIndexes lists a
+// collection's indexes. Config.ValidationLevel "moderate" keeps documents
+// that predate a validator readable and updatable on servers with
+// validators.
+//
+// The same JSONSchema values validate documents and update operators ($set
+// and $setOnInsert with dotted paths, $unset of a required field, $inc,
+// $push, ...) client-side before every write, so bad input gets the same
+// clear ErrValidation on servers without validators (FerretDB).
+//
+// A service with its own rules extends or replaces a collection's schema
+// without forking: ParseJSONSchema reads a $jsonSchema document (JSON, for
+// example a .json file it ships, or bson.D), Schema.Extend adds its fields,
+// required fields and indexes to a collection, Schema.With replaces a
+// collection's spec, and the result goes into Config.Schema.
 //
 // # Feature probing
 //

@@ -282,7 +282,8 @@ func (s *JSONSchema) validate(coll string, fp fieldPath, v bson.RawValue, depth 
 	case bson.TypeEmbeddedDocument:
 		return s.validateDoc(coll, fp.String(), v.Document(), depth)
 	case bson.TypeArray:
-		vals, err := v.Array().Values()
+		var buf [16]bsoncore.Element
+		vals, err := elements(bson.Raw(v.Value), buf[:0])
 		if err != nil {
 			return fail("bsonType", "malformed array: %v", err)
 		}
@@ -293,9 +294,23 @@ func (s *JSONSchema) validate(coll string, fp fieldPath, v bson.RawValue, depth 
 			return fail("maxItems", "want at most %d items, got %d", *s.MaxItems, len(vals))
 		}
 		if s.Items != nil {
-			parent := fp.String()
+			// The array's path is spelled out only for items that need it
+			// (documents and arrays carry it down) or fail: scalar items,
+			// such as Lucid's roles, cost no allocation.
+			parent, spelled := "", false
 			for i, e := range vals {
-				if ve := s.Items.validate(coll, fieldPath{parent: parent, index: i}, e, depth+1); ve != nil {
+				iv := rawValue(e.Value())
+				if iv.Type != bson.TypeEmbeddedDocument && iv.Type != bson.TypeArray {
+					if ve := s.Items.validate(coll, fieldPath{index: i}, iv, depth+1); ve != nil {
+						ve.Field = join(fp.String(), strconv.Itoa(i))
+						return ve
+					}
+					continue
+				}
+				if !spelled {
+					parent, spelled = fp.String(), true
+				}
+				if ve := s.Items.validate(coll, fieldPath{parent: parent, index: i}, iv, depth+1); ve != nil {
 					return ve
 				}
 			}
