@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -77,7 +78,14 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	// ended reports that (and never ErrUnavailable), whatever the socket
 	// said meanwhile. The cause stays reachable with errors.As.
 	if ctx != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		cerr := ctx.Err()
+		if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+			// go-redis sets the socket deadline from ctx's, and the socket
+			// may time out a moment before ctx's own timer marks it done:
+			// that timeout is still the caller's deadline.
+			cerr = context.DeadlineExceeded
+		}
+		if cerr != nil {
 			if errors.Is(err, cerr) {
 				return fmt.Errorf("cache: %s: %w", op, err)
 			}

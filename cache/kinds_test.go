@@ -49,7 +49,7 @@ type call struct {
 // allCalls builds, on b with a live ctx, everything the calls need (a
 // session, a held lock, a stream) and returns every call of the package:
 // Cache, Typed, GetOrLoad, Locker and Lock, Limiter, SessionStore, PubSub,
-// Stream, Check and Ping.
+// Stream, Check, Ping and a Client's Health.
 func allCalls(t *testing.T, b cache.Backend) []call {
 	ctx := context.Background()
 	ns := testenv.Namespace(t)
@@ -77,7 +77,11 @@ func allCalls(t *testing.T, b cache.Backend) []call {
 	}
 	load := func(context.Context) ([]byte, error) { return []byte("loaded"), nil }
 	e1 := func(_ any, err error) error { return err }
-	return []call{
+	var extra []call
+	if c, ok := b.(*cache.Client); ok {
+		extra = append(extra, call{"Client.Health", func(ctx context.Context) error { return e1(c.Health(ctx)) }})
+	}
+	return append(extra, []call{
 		{"Cache.Get", func(ctx context.Context) error { return e1(c.Get(ctx, "present")) }},
 		{"Cache.Set", func(ctx context.Context) error { return c.Set(ctx, "k", []byte("v"), time.Minute) }},
 		{"Cache.Delete", func(ctx context.Context) error { return e1(c.Delete(ctx, "present")) }},
@@ -124,7 +128,7 @@ func allCalls(t *testing.T, b cache.Backend) []call {
 		{"Ping", b.Ping},
 		// Last: it ends the lock.
 		{"Lock.Release", func(ctx context.Context) error { return lock.Release(ctx) }},
-	}
+	}...)
 }
 
 // TestContextKinds: with a cancelled or an expired ctx every call of the

@@ -174,6 +174,9 @@ const MaxLockTTL = 24 * time.Hour
 // promoted replica), provided the server's clock is not set back by more
 // than the time since the last Obtain. Tokens are about 1.7·10¹⁵ today,
 // exact in the script's doubles until the year 2255.
+//
+// A Memory's locker counts from 1 per name and keeps its counters for the
+// Memory's lifetime: nothing outlives the process there.
 const FenceTTL = 30 * 24 * time.Hour
 
 func lockTTL(ttl time.Duration) (time.Duration, error) {
