@@ -49,10 +49,11 @@ func userDoc(n int64) bson.D {
 	return bson.D{
 		{Key: "user_id", Value: fmt.Sprintf("u_%d", n)},
 		{Key: "email", Value: fmt.Sprintf("user%d@example.com", n)},
-		{Key: "role", Value: "user"},
+		{Key: "roles", Value: bson.A{"User"}},
 		{Key: "status", Value: "active"},
 		{Key: "mfa_enabled", Value: false},
 		{Key: "created_at", Value: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{Key: "updated_at", Value: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 	}
 }
 
