@@ -70,8 +70,9 @@ type Session struct {
 	// its token. It never equals or contains the token and cannot be used
 	// as one.
 	ID string
-	// Token is the bearer token; set only by Create and never stored,
-	// listed, logged or quoted in an error by the store.
+	// Token is the bearer token; set only by Create. The store never
+	// lists, logs or quotes it in an error, and stores only its hash
+	// unless SessionOptions.PlaintextTokens says otherwise.
 	Token     string
 	UserID    string
 	Values    map[string]string
