@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -74,9 +76,11 @@ type BulkConfig struct {
 	FlushInterval time.Duration
 	// MaxAttempts bounds how often an item is sent when the engine rejects
 	// it with 429 or 503 or the whole request fails (connection errors,
-	// 429, 5xx); default 5. Each retry waits an exponential backoff with
-	// jitter, starting at RetryBackoff and capped at MaxBackoff (defaults
-	// 100 ms and 5 s).
+	// 429, 5xx); default 5. The wait before retry n is drawn uniformly
+	// from (0, min(MaxBackoff, RetryBackoff·2ⁿ⁻¹)] (full jitter, the
+	// internal/backoff Policy with Min RetryBackoff, Max MaxBackoff and
+	// Attempts MaxAttempts; defaults 100 ms and 5 s), so an item's worst
+	// case is MaxAttempts sends and the sum of those caps.
 	MaxAttempts  int
 	RetryBackoff time.Duration
 	MaxBackoff   time.Duration
@@ -100,8 +104,9 @@ type BulkStats struct {
 // (after the retries) and when Close gives up waiting. Create it with
 // Client.NewBulkIndexer; it is safe for concurrent use.
 type BulkIndexer struct {
-	c   *Client
-	cfg BulkConfig
+	c     *Client
+	cfg   BulkConfig
+	retry backoff.Policy
 
 	queue   chan *bulkPending   // accepted items, to the batcher
 	sendq   chan []*bulkPending // full batches, to the senders
@@ -166,6 +171,7 @@ func (c *Client) NewBulkIndexer(cfg BulkConfig) *BulkIndexer {
 		cfg.MaxBackoff = 5 * time.Second
 	}
 	b := &BulkIndexer{c: c, cfg: cfg, queue: make(chan *bulkPending, cfg.Workers*64), done: make(chan struct{})}
+	b.retry = backoff.Policy{Min: cfg.RetryBackoff, Max: cfg.MaxBackoff, Attempts: cfg.MaxAttempts}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.idle = make(chan struct{})
 	close(b.idle)
@@ -182,9 +188,16 @@ func (c *Client) NewBulkIndexer(cfg BulkConfig) *BulkIndexer {
 
 // Add validates and encodes item and queues it, blocking while the queue is
 // full. An error means the item was not accepted and none of its callbacks
-// will run: ErrInvalid for a bad item, ErrClosed after Close, or the ctx
-// error.
+// will run: the ctx error (context.Canceled or DeadlineExceeded) when ctx
+// is done, ErrClosed after the indexer's or the Client's Close, ErrInvalid
+// for a bad item.
 func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
+	if err := ctx.Err(); err != nil {
+		return ctxErr("bulk add", item.Index, err)
+	}
+	if err := b.c.errIfClosed("bulk add", item.Index); err != nil {
+		return err
+	}
 	p := &bulkPending{item: item}
 	if err := b.encode(p); err != nil {
 		return err
@@ -194,9 +207,6 @@ func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
 	if b.closed {
 		return &Error{Op: "bulk add", Index: item.Index, kind: ErrClosed}
 	}
-	if err := ctx.Err(); err != nil {
-		return &Error{Op: "bulk add", Index: item.Index, kind: ErrUnavailable, cause: err}
-	}
 	b.track(1)
 	select {
 	case b.queue <- p:
@@ -204,7 +214,7 @@ func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
 		return nil
 	case <-ctx.Done():
 		b.track(-1)
-		return &Error{Op: "bulk add", Index: item.Index, kind: ErrUnavailable, cause: ctx.Err()}
+		return ctxErr("bulk add", item.Index, ctx.Err())
 	}
 }
 
@@ -237,8 +247,22 @@ func (b *BulkIndexer) track(n int) {
 }
 
 // Flush sends everything added before the call and returns once every such
-// item is settled (its callback has returned), or when ctx is done.
+// item is settled (its callback has returned), or with the ctx error when
+// ctx is done first (the items stay queued and will be settled). After the
+// indexer's or the Client's Close it is ErrClosed: Close itself waits.
 func (b *BulkIndexer) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return ctxErr("bulk flush", "", err)
+	}
+	b.closeMu.RLock()
+	closed := b.closed
+	b.closeMu.RUnlock()
+	if closed {
+		return &Error{Op: "bulk flush", kind: ErrClosed}
+	}
+	if err := b.c.errIfClosed("bulk flush", ""); err != nil {
+		return err
+	}
 	b.flushing.Add(1)
 	defer b.flushing.Add(-1)
 	select {
@@ -252,14 +276,15 @@ func (b *BulkIndexer) Flush(ctx context.Context) error {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		return &Error{Op: "bulk flush", kind: ErrUnavailable, cause: ctx.Err()}
+		return ctxErr("bulk flush", "", ctx.Err())
 	}
 }
 
 // Close stops accepting items, sends what is buffered and waits for every
 // item to be settled. If ctx ends first, in-flight requests are abandoned
 // and their items settled with OnFailure (nothing is lost silently), then
-// Close returns the ctx error. Close is idempotent.
+// Close returns the ctx error (at once for a ctx already done). Close is
+// idempotent.
 func (b *BulkIndexer) Close(ctx context.Context) error {
 	b.closeMu.Lock()
 	if !b.closed {
@@ -267,6 +292,12 @@ func (b *BulkIndexer) Close(ctx context.Context) error {
 		close(b.queue)
 	}
 	b.closeMu.Unlock()
+	if ctx.Err() != nil {
+		// A done ctx gives up at once, whatever is still buffered.
+		b.cancel()
+		<-b.done
+		return ctxErr("bulk close", "", ctx.Err())
+	}
 	select {
 	case <-b.done:
 		b.cancel()
@@ -274,7 +305,7 @@ func (b *BulkIndexer) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		b.cancel()
 		<-b.done
-		return &Error{Op: "bulk close", kind: ErrUnavailable, cause: ctx.Err()}
+		return ctxErr("bulk close", "", ctx.Err())
 	}
 }
 
@@ -400,7 +431,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 		if err != nil {
 			// The whole request failed: retry it if the failure is
 			// transient, there are attempts left and we are not closing.
-			retryable := status == 0 || status == 429 || status >= 500
+			retryable := (status == 0 && !errors.Is(err, ErrClosed)) || status == 429 || status >= 500
 			if !retryable || attempt >= b.cfg.MaxAttempts || !b.wait(attempt) {
 				for _, p := range pending {
 					b.fail(p, BulkItemResult{Index: p.item.Index, ID: p.item.ID, Status: status}, err)
@@ -440,14 +471,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 // wait sleeps the backoff before retry attempt+1; false if the indexer is
 // being closed by force.
 func (b *BulkIndexer) wait(attempt int) bool {
-	t := time.NewTimer(jitterBackoff(b.cfg.RetryBackoff, b.cfg.MaxBackoff, attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-b.ctx.Done():
-		return false
-	}
+	return b.retry.Wait(b.ctx, attempt) == nil
 }
 
 // succeed settles p with OnSuccess.

@@ -9,14 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -39,10 +40,11 @@ const (
 	DefaultMaxBackoff     = 5 * time.Second
 )
 
-// Config configures Connect. The zero value connects to DefaultAddress
-// without authentication, retries 429/502/503/504 and connection errors
-// DefaultMaxRetries times with exponential backoff and jitter, and bounds
-// each request by DefaultRequestTimeout.
+// Config configures Connect; FromEnv fills one from the environment. The
+// zero value connects to DefaultAddress without authentication, retries
+// 429/502/503/504 and connection errors DefaultMaxRetries times with
+// exponential backoff and full jitter, and bounds each request by
+// DefaultRequestTimeout.
 type Config struct {
 	// Addresses are the node URLs, e.g. "https://es1:9200".
 	Addresses []string
@@ -62,12 +64,17 @@ type Config struct {
 	// RetryOnStatus lists the retried HTTP statuses; nil means 429, 502,
 	// 503 and 504.
 	RetryOnStatus []int
-	// RetryBackoff is the first retry delay, doubled on each retry up to
-	// MaxBackoff, with full jitter.
+	// RetryBackoff and MaxBackoff are the retry policy's first and largest
+	// wait (internal/backoff's Policy Min and Max): the wait before retry n
+	// is drawn uniformly from (0, min(MaxBackoff, RetryBackoff·2ⁿ⁻¹)] (full
+	// jitter), and never outlasts the caller's ctx. Defaults
+	// DefaultRetryBackoff and DefaultMaxBackoff.
 	RetryBackoff time.Duration
 	MaxBackoff   time.Duration
 	// RequestTimeout bounds each request (including its retries) unless
-	// the caller's ctx is shorter; negative means no SDK timeout.
+	// the caller's ctx is shorter; negative means no SDK timeout. A request
+	// cut by it is ErrUnavailable; one cut by the caller's ctx is the ctx
+	// error.
 	RequestTimeout time.Duration
 	// IndexPrefix is prepended to every index, alias, template and policy
 	// name the SDK builds ("tenant1-" gives "tenant1-lucid-sessions-2026.11"),
@@ -94,10 +101,13 @@ type Config struct {
 }
 
 // Client talks to one Elasticsearch 8 or OpenSearch 2/3 cluster. It is safe
-// for concurrent use. Create it with Connect.
+// for concurrent use. Create it with Connect and release it with Close;
+// every call after Close fails with ErrClosed.
 type Client struct {
 	cfg     Config
-	tr      esapi.Transport
+	retry   backoff.Policy
+	closed  atomic.Bool
+	tr      esapi.Transport // plain behind the closed guard
 	plain   *elastictransport.Client
 	ownRT   *http.Transport // created by Connect, closed by Close
 	product Product
@@ -136,7 +146,15 @@ type DocumentStore interface {
 }
 
 // Connect builds a client, asks GET / which product and version answer and
-// probes the lifecycle plugins. Both engines are spoken to with esapi
+// probes the lifecycle plugins:
+//
+//	cfg, err := search.FromEnv() // LUCID_SEARCH_URL, ...
+//	if err != nil { ... }
+//	c, err := search.Connect(ctx, cfg)
+//	if err != nil { ... }
+//	defer c.Close()
+//
+// Both engines are spoken to with esapi Both engines are spoken to with esapi
 // requests over one elastictransport client, without Elasticsearch's
 // compatibility media type (which OpenSearch rejects). For Elasticsearch the
 // product check of go-elasticsearch is kept: a server that does not send
@@ -175,6 +193,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Clock, known: map[string]bool{}, writeTo: map[string]string{}}
+	c.retry = backoff.Policy{Min: cfg.RetryBackoff, Max: cfg.MaxBackoff, Attempts: cfg.MaxRetries + 1}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -210,7 +229,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		RetryOnError:  retryOnError,
 		MaxRetries:    cfg.MaxRetries,
 		DisableRetry:  cfg.MaxRetries == 0,
-		RetryBackoff:  c.backoff,
+		RetryBackoff:  c.retry.Delay,
 		Transport:     rt,
 		Logger:        slogLogger{c.log},
 	})
@@ -218,7 +237,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, &Error{Op: "connect", kind: ErrInvalid, cause: err, Reason: "transport configuration rejected"}
 	}
-	c.plain, c.tr = plain, plain
+	c.plain, c.tr = plain, closedGuard{c}
 
 	var root struct {
 		Version struct {
@@ -271,38 +290,44 @@ func parseVersion(v string) (major, minor int) {
 	return major, minor
 }
 
-// backoff is the retry delay before attempt n (1-based): full jitter over
-// an exponentially growing cap.
-func (c *Client) backoff(n int) time.Duration {
-	return jitterBackoff(c.cfg.RetryBackoff, c.cfg.MaxBackoff, n)
-}
-
-func jitterBackoff(base, max time.Duration, n int) time.Duration {
-	d := base
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	return d/2 + rand.N(d/2+1)
-}
-
 // Product returns the engine detected at connect time.
 func (c *Client) Product() Product { return c.product }
 
 // Version returns the engine version detected at connect time, e.g. "2.19.1".
 func (c *Client) Version() string { return c.version }
 
-// Transport is the escape hatch: the *elastictransport.Client the SDK sends
-// every request through, with its retries, credentials and TLS. Use it with
-// any esapi request: esapi.CatIndicesRequest{}.Do(ctx, c.Transport()).
+// Transport is the escape hatch: the elastictransport client the SDK sends
+// every request through, with its retries, credentials and TLS (after
+// Close it fails every request with ErrClosed). Use it with any esapi
+// request: esapi.CatIndicesRequest{}.Do(ctx, c.Transport()).
 func (c *Client) Transport() esapi.Transport { return c.tr }
+
+// closedGuard is the Client's transport: the elastictransport client,
+// refusing every request once the Client is closed.
+type closedGuard struct{ c *Client }
+
+// Perform sends req unless the Client is closed.
+func (g closedGuard) Perform(req *http.Request) (*http.Response, error) {
+	if g.c.closed.Load() {
+		return nil, &Error{Op: "transport", kind: ErrClosed}
+	}
+	return g.c.plain.Perform(req)
+}
+
+// errIfClosed returns ErrClosed for op once Close was called.
+func (c *Client) errIfClosed(op, index string) error {
+	if c.closed.Load() {
+		return &Error{Op: op, Index: index, kind: ErrClosed}
+	}
+	return nil
+}
 
 // checkElasticProduct repeats GET / and requires the header every
 // Elasticsearch 8 sends, as go-elasticsearch's product check does.
 func (c *Client) checkElasticProduct(ctx context.Context) error {
 	res, err := esapi.InfoRequest{}.Do(ctx, c.plain)
 	if err != nil {
-		return &Error{Op: "connect", kind: ErrUnavailable, cause: err, Reason: "product check"}
+		return transportErr(ctx, ctx, "connect", "", err)
 	}
 	defer res.Body.Close()
 	if got := res.Header.Get("X-Elastic-Product"); got != "Elasticsearch" {
@@ -312,10 +337,16 @@ func (c *Client) checkElasticProduct(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the idle connections of the transport Connect created (a
-// Config.Transport belongs to the caller). It is idempotent; the Client
-// must not be used afterwards.
+// Close marks the client closed and releases the idle connections of the
+// transport Connect created (a Config.Transport belongs to the caller). It
+// is idempotent and always returns nil (it satisfies io.Closer). Every call
+// made after it, including the name helpers, Transport's requests and the
+// Add of a BulkIndexer made from this client, fails with ErrClosed;
+// requests already in flight finish.
 func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
 	if c.ownRT != nil {
 		c.ownRT.CloseIdleConnections()
 	}
@@ -336,21 +367,27 @@ func (c *Client) call(ctx context.Context, op, index string, r doer, out any) er
 }
 
 // callStatus is call that also returns the HTTP status.
+//
+// The caller's done ctx is reported before ErrClosed, and as itself.
 func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out any) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, &Error{Op: op, Index: index, kind: ErrUnavailable, cause: err}
+		return 0, ctxErr(op, index, err)
 	}
+	if err := c.errIfClosed(op, index); err != nil {
+		return 0, err
+	}
+	rctx := ctx
 	if c.cfg.RequestTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		rctx, cancel = context.WithTimeoutCause(ctx, c.cfg.RequestTimeout, errRequestTimeout)
 		defer cancel()
 	}
-	res, err := r.Do(ctx, c.tr)
+	res, err := r.Do(rctx, c.plain)
 	if err != nil {
 		if res != nil && res.Body != nil {
 			res.Body.Close()
 		}
-		return 0, transportErr(ctx, op, index, err)
+		return 0, transportErr(ctx, rctx, op, index, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
@@ -363,11 +400,11 @@ func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out a
 	case *bytes.Buffer:
 		o.Reset()
 		if _, err := o.ReadFrom(res.Body); err != nil {
-			return res.StatusCode, transportErr(ctx, op, index, err)
+			return res.StatusCode, transportErr(ctx, rctx, op, index, err)
 		}
 	default:
 		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			return res.StatusCode, transportErr(ctx, op, index, err)
+			return res.StatusCode, transportErr(ctx, rctx, op, index, err)
 		}
 	}
 	return res.StatusCode, nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HamiGames/lucid-data/errkind"
 	"github.com/HamiGames/lucid-data/internal/faultproxy"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -154,11 +155,12 @@ func TestRetryOnStatusThroughProxy(t *testing.T) {
 		t.Fatalf("after 4x429: %v", err)
 	}
 	p.FailNext(0, 0)
-	// A request timeout bounds a hung engine.
+	// A request timeout bounds a hung engine. It is the engine's fault,
+	// not the caller's deadline: ErrUnavailable, never DeadlineExceeded.
 	c2 := newTestClient(t, Config{Addresses: []string{p.URL()}, MaxRetries: -1, RequestTimeout: 100 * time.Millisecond, Transport: tr})
 	p.SetDelay(2 * time.Second)
 	_, err = c2.Health(ctx)
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errkind.Of(err) != errkind.Unavailable {
 		t.Fatalf("timeout: %v", err)
 	}
 	p.SetDelay(0)

@@ -51,12 +51,17 @@
 //
 // # Errors
 //
-// Every error wraps one sentinel — ErrNotFound, ErrConflict, ErrInvalid,
-// ErrUnavailable, ErrUnsupported, ErrRejected, ErrClosed — and, when the
+// Every error wraps one sentinel — ErrNotFound, ErrConflict, ErrExists,
+// ErrInvalid, ErrUnavailable, ErrUnsupported, ErrRejected, ErrClosed — each
+// of an errkind.Kind (NotFound, Aborted, AlreadyExists, InvalidArgument,
+// Unavailable, Unimplemented, ResourceExhausted, Closed), and, when the
 // engine answered, is an *Error carrying its HTTP status, error type and
-// reason. Bad input (invalid index names, non-object documents, empty ids) is
-// ErrInvalid before any request is sent. Credentials never appear in errors
-// or logs.
+// reason. A caller's cancelled or expired ctx is reported as
+// context.Canceled or context.DeadlineExceeded and nothing else (never
+// ErrUnavailable); a request cut by Config.RequestTimeout is ErrUnavailable.
+// Bad input (invalid index names, non-object documents, empty ids) is
+// ErrInvalid before any request is sent. Every call after Close is
+// ErrClosed. Credentials never appear in errors or logs.
 //
 // # Bulk
 //

@@ -7,29 +7,49 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/HamiGames/lucid-data/errkind"
 )
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
-// them (test with errors.Is) and, where there is one, the underlying cause:
-// an *Error carries the engine's HTTP status, error type and reason.
+// them (test with errors.Is) or, when the caller's ctx ended, the ctx error
+// (context.Canceled or context.DeadlineExceeded, never ErrUnavailable), and
+// where there is one, the underlying cause: an *Error carries the engine's
+// HTTP status, error type and reason. Each sentinel belongs to an
+// errkind.Kind, so errors.Is(err, errkind.NotFound) and errkind.Of(err)
+// work across the SDK's packages.
 var (
-	// ErrNotFound: the index, alias or document does not exist.
-	ErrNotFound = errors.New("search: not found")
-	// ErrConflict: a version conflict (if_seq_no/if_primary_term did not
-	// match, or a create found the document already there).
-	ErrConflict = errors.New("search: version conflict")
-	// ErrInvalid: bad input, rejected by the SDK before any request (invalid
-	// index name, empty id, unencodable document) or by the engine (400).
-	ErrInvalid = errors.New("search: invalid request")
-	// ErrUnavailable: the engine could not be reached or answered 5xx.
-	ErrUnavailable = errors.New("search: engine unavailable")
-	// ErrUnsupported: the connected engine does not offer the feature.
-	ErrUnsupported = errors.New("search: not supported by the engine")
-	// ErrRejected: the engine rejected the request for load (429).
-	ErrRejected = errors.New("search: rejected (too many requests)")
-	// ErrClosed: the BulkIndexer was closed.
-	ErrClosed = errors.New("search: closed")
+	// ErrNotFound (errkind.NotFound): the index, alias or document does not
+	// exist.
+	ErrNotFound = errkind.New(errkind.NotFound, "search: not found")
+	// ErrConflict (errkind.Aborted): a version conflict (if_seq_no /
+	// if_primary_term did not match, or a create found the document
+	// already there); re-read the document and retry the write.
+	ErrConflict = errkind.New(errkind.Aborted, "search: version conflict")
+	// ErrExists (errkind.AlreadyExists): creating an index (or other named
+	// resource) that already exists (resource_already_exists_exception).
+	ErrExists = errkind.New(errkind.AlreadyExists, "search: already exists")
+	// ErrInvalid (errkind.InvalidArgument): bad input, rejected by the SDK
+	// before any request (invalid index name, empty id, unencodable
+	// document) or by the engine (400).
+	ErrInvalid = errkind.New(errkind.InvalidArgument, "search: invalid request")
+	// ErrUnavailable (errkind.Unavailable): the engine could not be
+	// reached, answered 5xx, or gave no answer within Config.RequestTimeout.
+	ErrUnavailable = errkind.New(errkind.Unavailable, "search: engine unavailable")
+	// ErrUnsupported (errkind.Unimplemented): the connected engine does not
+	// offer the feature.
+	ErrUnsupported = errkind.New(errkind.Unimplemented, "search: not supported by the engine")
+	// ErrRejected (errkind.ResourceExhausted): the engine rejected the
+	// request for load (429).
+	ErrRejected = errkind.New(errkind.ResourceExhausted, "search: rejected (too many requests)")
+	// ErrClosed (errkind.Closed): the Client or BulkIndexer was closed.
+	ErrClosed = errkind.New(errkind.Closed, "search: closed")
 )
+
+// errRequestTimeout is the cause of a request cut by Config.RequestTimeout
+// while the caller's ctx was still live: the engine was too slow, which is
+// ErrUnavailable, not the caller's deadline.
+var errRequestTimeout = errors.New("no answer within the request timeout")
 
 // Error is an error answered by the engine, or a failed round trip. It
 // unwraps to one of the package's sentinels and, for round-trip failures,
@@ -41,7 +61,7 @@ type Error struct {
 	Type   string // the engine's error type, e.g. "version_conflict_engine_exception"
 	Reason string // the engine's reason
 
-	kind  error // the sentinel
+	kind  error // the sentinel, or the caller's ctx error
 	cause error // the transport or decoding error, if any
 }
 
@@ -91,14 +111,29 @@ func wrapInvalid(op, index string, err error) error {
 	return &Error{Op: op, Index: index, Reason: err.Error(), kind: ErrInvalid, cause: err}
 }
 
-// transportErr wraps a failed round trip. A done ctx is reported as such
-// (the ctx error is the cause), anything else as ErrUnavailable.
-func transportErr(ctx context.Context, op, index string, err error) error {
-	if ctx.Err() != nil {
-		return &Error{Op: op, Index: index, kind: ErrUnavailable, cause: ctx.Err()}
+// ctxErr reports the caller's done ctx: the error is the ctx error itself
+// (context.Canceled or context.DeadlineExceeded) and nothing else, so it
+// never matches ErrUnavailable.
+func ctxErr(op, index string, err error) error {
+	return &Error{Op: op, Index: index, kind: err}
+}
+
+// transportErr wraps a failed round trip made under rctx, derived from the
+// caller's ctx. The caller's done ctx wins (ctxErr); a round trip cut by
+// the SDK's own request timeout (rctx done, ctx live) is ErrUnavailable
+// with errRequestTimeout as its cause; anything else is ErrUnavailable with
+// the transport error, unless that error claims a ctx error that is not the
+// caller's (then only its text is kept, so errkind.Of does not report the
+// caller's deadline).
+func transportErr(ctx, rctx context.Context, op, index string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return ctxErr(op, index, cerr)
+	}
+	if rctx.Err() != nil {
+		return &Error{Op: op, Index: index, kind: ErrUnavailable, cause: context.Cause(rctx)}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Op: op, Index: index, kind: ErrUnavailable, cause: err}
+		err = errors.New(err.Error())
 	}
 	return &Error{Op: op, Index: index, kind: ErrUnavailable, cause: err}
 }
@@ -171,7 +206,7 @@ func kindFor(status int, typ, reason string) error {
 	case status >= 500:
 		return ErrUnavailable
 	case status == http.StatusBadRequest && strings.Contains(typ, "already_exists"):
-		return ErrConflict
+		return ErrExists
 	case status >= 400:
 		return ErrInvalid
 	}

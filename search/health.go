@@ -2,7 +2,10 @@ package search
 
 import (
 	"context"
+	"fmt"
+	"time"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -29,7 +32,8 @@ type IndexStats struct {
 	SizeBytes int64
 }
 
-// Health returns cluster health, version, node count and per-index stats.
+// Health returns cluster health, version, node count and per-index stats
+// (for a health endpoint's one shape, use Check).
 func (c *Client) Health(ctx context.Context) (*Health, error) {
 	var ch struct {
 		ClusterName      string `json:"cluster_name"`
@@ -71,4 +75,53 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 		h.Indices[name] = IndexStats{Docs: s.Primaries.Docs.Count, Deleted: s.Primaries.Docs.Deleted, SizeBytes: s.Primaries.Store.Size}
 	}
 	return h, nil
+}
+
+// Ping asks the engine GET / and returns nil when it answers 2xx: the
+// cheapest proof that the cluster is reachable with these credentials.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.call(ctx, "ping", "", raw("GET", "/", nil, nil), nil)
+}
+
+// Check reports the cluster's health in the SDK's one shape, for
+// health.Aggregator: green is health.Up, yellow (replicas unassigned; every
+// primary serves) health.Degraded, red or an unreachable engine
+// health.Down. Version is "{product} {version}" ("opensearch 2.19.1");
+// Details hold cluster_name, status, nodes, data_nodes, active_shards and
+// unassigned_shards. Check honours ctx's deadline and never reports
+// credentials.
+func (c *Client) Check(ctx context.Context) health.Report {
+	start := time.Now()
+	var ch struct {
+		ClusterName      string `json:"cluster_name"`
+		Status           string `json:"status"`
+		Nodes            int    `json:"number_of_nodes"`
+		DataNodes        int    `json:"number_of_data_nodes"`
+		ActiveShards     int    `json:"active_shards"`
+		UnassignedShards int    `json:"unassigned_shards"`
+	}
+	err := c.call(ctx, "check", "", esapi.ClusterHealthRequest{}, &ch)
+	lat := time.Since(start)
+	if err != nil {
+		return health.DownReport(err, lat)
+	}
+	r := health.Report{
+		Latency: lat,
+		Version: string(c.product) + " " + c.version,
+		Details: map[string]any{
+			"cluster_name": ch.ClusterName, "status": ch.Status, "nodes": ch.Nodes, "data_nodes": ch.DataNodes,
+			"active_shards": ch.ActiveShards, "unassigned_shards": ch.UnassignedShards,
+		},
+	}
+	switch ch.Status {
+	case "green":
+		r.Status = health.Up
+	case "yellow":
+		r.Status = health.Degraded
+		r.Err = &Error{Op: "check", Reason: fmt.Sprintf("cluster %s is yellow: %d shards unassigned", ch.ClusterName, ch.UnassignedShards), kind: ErrUnavailable}
+	default:
+		r.Status = health.Down
+		r.Err = &Error{Op: "check", Reason: fmt.Sprintf("cluster %s is %q", ch.ClusterName, ch.Status), kind: ErrUnavailable}
+	}
+	return r
 }

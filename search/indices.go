@@ -20,7 +20,7 @@ type IndexSpec struct {
 }
 
 // CreateIndex creates the index name (one name, never a pattern: see
-// DeleteIndex). An existing index is ErrConflict.
+// DeleteIndex). An existing index is ErrExists (errkind.AlreadyExists).
 func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) error {
 	if err := validateName("create index", name); err != nil {
 		return err
@@ -85,6 +85,9 @@ func (c *Client) Refresh(ctx context.Context, index string) error {
 // entity's documents for the month of t (UTC):
 // "{prefix}lucid-{entity}-{YYYY.MM}".
 func (c *Client) MonthlyIndex(entity string, t time.Time) (string, error) {
+	if err := c.errIfClosed("monthly index", ""); err != nil {
+		return "", err
+	}
 	n, err := lucidkeys.MonthlyIndex(entity, t)
 	if err != nil {
 		return "", wrapInvalid("monthly index", "", err)
@@ -95,6 +98,9 @@ func (c *Client) MonthlyIndex(entity string, t time.Time) (string, error) {
 // WriteAlias returns "{prefix}lucid-{entity}-write", the alias whose write
 // index is the current month's index.
 func (c *Client) WriteAlias(entity string) (string, error) {
+	if err := c.errIfClosed("write alias", ""); err != nil {
+		return "", err
+	}
 	n, err := lucidkeys.WriteAlias(entity)
 	if err != nil {
 		return "", wrapInvalid("write alias", "", err)
@@ -105,6 +111,9 @@ func (c *Client) WriteAlias(entity string) (string, error) {
 // ReadAlias returns "{prefix}lucid-{entity}", the alias every monthly index
 // of entity joins when created; search it to see all months still kept.
 func (c *Client) ReadAlias(entity string) (string, error) {
+	if err := c.errIfClosed("read alias", ""); err != nil {
+		return "", err
+	}
 	n, err := lucidkeys.ReadAlias(entity)
 	if err != nil {
 		return "", wrapInvalid("read alias", "", err)
@@ -115,6 +124,9 @@ func (c *Client) ReadAlias(entity string) (string, error) {
 // IndexPattern returns "{prefix}lucid-{entity}-*", the pattern of entity's
 // monthly indices (and of its index template).
 func (c *Client) IndexPattern(entity string) (string, error) {
+	if err := c.errIfClosed("index pattern", ""); err != nil {
+		return "", err
+	}
 	n, err := lucidkeys.IndexPattern(entity)
 	if err != nil {
 		return "", wrapInvalid("index pattern", "", err)
@@ -218,6 +230,9 @@ func (c *Client) DeleteTemplates(ctx context.Context, entities ...string) error 
 // not exist yet (with mapping, settings and read alias) and returns its
 // name. Known indices are remembered, so repeated calls cost nothing.
 func (c *Client) EnsureMonthlyIndex(ctx context.Context, entity string, t time.Time) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", ctxErr("ensure monthly index", "", err)
+	}
 	name, err := c.MonthlyIndex(entity, t)
 	if err != nil {
 		return "", err
@@ -241,10 +256,7 @@ func (c *Client) EnsureMonthlyIndex(ctx context.Context, entity string, t time.T
 	return name, nil
 }
 
-func isAlreadyExists(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && strings.Contains(e.Type, "already_exists")
-}
+func isAlreadyExists(err error) bool { return errors.Is(err, ErrExists) }
 
 // Rollover makes the current month's index (by Config.Clock) entity's write
 // index: it creates the index when the month is new and moves the write
@@ -252,6 +264,9 @@ func isAlreadyExists(err error) bool {
 // never see a gap. It returns the current index and is cheap when nothing
 // changed.
 func (c *Client) Rollover(ctx context.Context, entity string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", ctxErr("rollover", "", err)
+	}
 	now := c.now()
 	current, err := c.MonthlyIndex(entity, now)
 	if err != nil {
@@ -310,8 +325,17 @@ func (c *Client) IndexFor(ctx context.Context, entity string, at time.Time) (str
 
 // IndexEntity indexes doc as entity's document dated at, in the monthly
 // index of at (through the write alias for the current month), creating the
-// index on demand.
+// index on demand. id is required (ErrInvalid when empty, before any
+// request): an entity document has its own identity (session_id, tx_id,
+// event_id, ...), and an engine-generated id would index a retried write
+// twice. Use Index with an empty id for engine-generated ids.
 func (c *Client) IndexEntity(ctx context.Context, entity, id string, doc any, at time.Time, o *WriteOptions) (*WriteResult, error) {
+	if id == "" {
+		return nil, invalidf("index entity", "document id is empty")
+	}
+	if len(id) > maxIDBytes {
+		return nil, invalidf("index entity", "document id is %d bytes, longer than %d", len(id), maxIDBytes)
+	}
 	idx, err := c.IndexFor(ctx, entity, at)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ func TestIndexManagement(t *testing.T) {
 	if err := c.CreateIndex(ctx, name, IndexSpec{Mappings: m, Settings: map[string]any{"number_of_replicas": 0}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CreateIndex(ctx, name, IndexSpec{}); !errors.Is(err, ErrConflict) {
+	if err := c.CreateIndex(ctx, name, IndexSpec{}); !errors.Is(err, ErrExists) || errors.Is(err, ErrConflict) {
 		t.Fatalf("create twice: %v", err)
 	}
 	if ok, err := c.IndexExists(ctx, name); err != nil || !ok {

@@ -97,6 +97,12 @@ func ISMPolicy(pattern string) map[string]any {
 // in ILM or ISM, whichever the engine has; without either it returns
 // ErrUnsupported (use the SDK runner: ApplyLifecycle).
 func (c *Client) EnsureLifecyclePolicy(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return ctxErr("lifecycle policy", "", err)
+	}
+	if err := c.errIfClosed("lifecycle policy", ""); err != nil {
+		return err
+	}
 	name := c.policyName()
 	switch {
 	case c.ilm:

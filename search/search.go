@@ -176,7 +176,7 @@ func (c *Client) search(ctx context.Context, op, index string, r esapi.SearchReq
 	}
 	res, err := parseSearchResponse(bytes.Clone(buf.Bytes()), hint)
 	if err != nil {
-		return nil, transportErr(ctx, op, index, err)
+		return nil, transportErr(ctx, ctx, op, index, err)
 	}
 	return res, nil
 }
