@@ -39,6 +39,42 @@ type Backupper interface {
 
 var _ Backupper = (*Manager)(nil)
 
+// Incomplete returns the IDs of backups that have objects in the sink but
+// no manifest: a crash mid-backup, or a failed backup whose objects could
+// not be removed (the sink was down). They are never listed; Delete
+// removes them.
+func (m *Manager) Incomplete(ctx context.Context) ([]string, error) {
+	if err := m.check("list"); err != nil {
+		return nil, err
+	}
+	names, err := m.sink.List(ctx, "")
+	if err != nil {
+		return nil, wrap(ctx, err, "list", "", "")
+	}
+	has := map[string]bool{}
+	var ids []string
+	for _, n := range names {
+		id, obj, ok := splitName(n)
+		if !ok {
+			continue
+		}
+		if _, seen := has[id]; !seen {
+			ids = append(ids, id)
+			has[id] = false
+		}
+		if obj == ManifestName {
+			has[id] = true
+		}
+	}
+	var out []string
+	for _, id := range ids {
+		if !has[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // Part is one named stream of a backup ("mongodb", "volume-chunks").
 type Part struct {
 	Name   string // see ValidName; unique within the backup

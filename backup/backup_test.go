@@ -207,6 +207,9 @@ func TestListOnlyComplete(t *testing.T) {
 	if _, err := m.Open(ctx, crashed); !errors.Is(err, backup.ErrNotFound) {
 		t.Fatalf("open incomplete: %v", err)
 	}
+	if inc, err := m.Incomplete(ctx); err != nil || len(inc) != 1 || inc[0] != crashed {
+		t.Fatalf("incomplete %v %v", inc, err)
+	}
 	// Delete cleans an incomplete backup too.
 	if err := m.Delete(ctx, crashed); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func (c Compression) ext() string {
 // Reading holds the decoder's window (zstdMaxWindow caps what a hostile or
 // corrupt stream may ask for) and zstdDecoders blocks.
 const (
-	zstdWindow    = 4 << 20
+	zstdWindow    = 1 << 20
 	zstdMaxWindow = 64 << 20
 	zstdDecoders  = 2
 )
@@ -150,6 +150,7 @@ type encoder struct {
 	plain  *digester
 	stored *digester
 	comp   io.WriteCloser // nil for None
+	async  *asyncWriter   // between compression and encryption
 	enc    io.WriteCloser // nil without encryption
 }
 
@@ -162,6 +163,10 @@ func newEncoder(ctx context.Context, dst io.Writer, c Compression, level, concur
 			return nil, newErr(ErrInvalid, "encrypt", "", "", "%v", err)
 		}
 		e.enc, w = aw, aw
+	}
+	if c != None {
+		e.async = newAsyncWriter(w)
+		w = e.async
 	}
 	switch c {
 	case Zstd:
@@ -194,6 +199,12 @@ func (e *encoder) close() error {
 		err = e.comp.Close()
 		e.comp = nil
 	}
+	if e.async != nil {
+		if cerr := e.async.Close(); err == nil {
+			err = cerr
+		}
+		e.async = nil
+	}
 	if e.enc != nil {
 		if cerr := e.enc.Close(); err == nil {
 			err = cerr
@@ -211,8 +222,14 @@ func (e *encoder) abandon() {
 		zw.Reset(io.Discard)
 		_ = zw.Close()
 	}
-	e.comp, e.enc = nil, nil
+	if e.async != nil {
+		e.async.setErr(errAbandoned)
+		_ = e.async.Close()
+	}
+	e.comp, e.async, e.enc = nil, nil, nil
 }
+
+var errAbandoned = errors.New("backup: part abandoned")
 
 // decoder is the read side of one part: sink → stored digest → age →
 // decompression → plain digest → consumer.

@@ -170,3 +170,80 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// S3Process is a versitygw of one test's own, which the test may stop (a
+// crash: SIGKILL) and start again on the same port and data directory, for
+// fault tests. Its Server has a fresh bucket.
+type S3Process struct {
+	Server S3Server
+	t      testing.TB
+	dir    string
+	addr   string
+	region string
+	p      *launch.Process
+}
+
+// StartS3 starts a private versitygw (posix backend) for t, stopped when t
+// ends. It needs the versitygw binary: an external endpoint cannot be
+// stopped at will.
+func StartS3(t testing.TB) *S3Process {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(dir+"/data", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := "us-east-1"
+	s := &S3Process{t: t, dir: dir, addr: "127.0.0.1:" + strconv.Itoa(port), region: region}
+	s.Server = S3Server{Endpoint: "http://" + s.addr, Region: region, AccessKey: randomHex(10), SecretKey: randomHex(20),
+		Product: "versitygw", Version: binaryVersion("versitygw"), Bucket: Namespace(t)}
+	if err := s.start(); err != nil {
+		unavailable(t, "S3 (own versitygw)", err)
+	}
+	t.Cleanup(s.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Server.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.Server.Bucket}); err != nil {
+		t.Fatalf("testenv: create bucket %s: %v", s.Server.Bucket, err)
+	}
+	return s
+}
+
+func (s *S3Process) start() error {
+	p, err := launch.Start("versitygw", s.dir, "--access", s.Server.AccessKey, "--secret", s.Server.SecretKey,
+		"--region", s.region, "--port", s.addr, "--quiet", "posix", s.dir+"/data")
+	if err != nil {
+		return err
+	}
+	if err := p.WaitTCP(s.addr, 30*time.Second); err != nil {
+		p.Stop(time.Second)
+		return err
+	}
+	s.p = p
+	return nil
+}
+
+// Stop kills the gateway at once, as a crash would. It is idempotent.
+func (s *S3Process) Stop() {
+	if s.p != nil {
+		s.p.Stop(0)
+		s.p = nil
+	}
+}
+
+// Restart starts the gateway again on the same port and data directory.
+func (s *S3Process) Restart() {
+	s.t.Helper()
+	s.Stop()
+	var err error
+	for i := 0; i < 20; i++ { // the port may linger a moment after the kill
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	s.t.Fatalf("testenv: restart versitygw: %v", err)
+}

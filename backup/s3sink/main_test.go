@@ -1,0 +1,16 @@
+//go:build !lucidfuzz
+
+package s3sink_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/HamiGames/lucid-data/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(testenv.M(m), goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"), goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+}
