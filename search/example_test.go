@@ -68,7 +68,8 @@ func ExampleBulkIndexer() {
 	for i := range 1000 {
 		_ = bi.Add(ctx, search.BulkItem{
 			Index: "lucid-audit-logs-write",
-			Body:  map[string]any{"message": "login", "n": i},
+			ID:    fmt.Sprintf("evt-%d", i),
+			Body:  map[string]any{"event_id": fmt.Sprintf("evt-%d", i), "action": "auth.login", "outcome": "success", "message": "login"},
 			OnFailure: func(item search.BulkItem, res search.BulkItemResult, err error) {
 				fmt.Println("not indexed:", err)
 			},

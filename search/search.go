@@ -270,8 +270,9 @@ func (c *Client) SearchSessions(ctx context.Context, userID string, f SessionFil
 // BlockFilter narrows SearchBlocks. Zero fields do not filter.
 type BlockFilter struct {
 	MinHeight, MaxHeight *int64 // inclusive block_height bounds
-	Producer             string
-	SessionID            string // blocks anchoring this session
+	MinerID              string // Lucid's miner_id
+	TxID                 string // blocks whose transactions hold this tx_id
+	SessionID            string // blocks anchoring this session (the search-only session_ids)
 	Status               []string
 	Sort                 []Sort // default: block_height descending
 	From                 int
@@ -296,8 +297,11 @@ func (c *Client) SearchBlocks(ctx context.Context, r TimeRange, f BlockFilter) (
 		}
 		b.Filter = append(b.Filter, q)
 	}
-	if f.Producer != "" {
-		b.Filter = append(b.Filter, Term{Field: "producer", Value: f.Producer})
+	if f.MinerID != "" {
+		b.Filter = append(b.Filter, Term{Field: "miner_id", Value: f.MinerID})
+	}
+	if f.TxID != "" {
+		b.Filter = append(b.Filter, Term{Field: "transactions", Value: f.TxID})
 	}
 	if f.SessionID != "" {
 		b.Filter = append(b.Filter, Term{Field: "session_ids", Value: f.SessionID})

@@ -59,7 +59,7 @@ func seedSessions(t *testing.T, c *Client, n int) {
 			t.Fatal(err)
 		}
 		s := session{
-			SessionID: fmt.Sprintf("s%03d", i), UserID: fmt.Sprintf("u%d", i%3), Status: []string{"active", "ended"}[i%2],
+			SessionID: fmt.Sprintf("s%03d", i), UserID: fmt.Sprintf("u%d", i%3), Status: []string{"active", "completed"}[i%2],
 			Title:       []string{"blockchain anchoring", "chunk upload", "merkle proof verification"}[i%3],
 			Description: "session number " + fmt.Sprint(i), Tags: []string{"t" + fmt.Sprint(i%4)}, CreatedAt: at, ChunkCount: int64(i),
 			Suggest: []string{[]string{"anchor", "upload", "merkle"}[i%3]},
@@ -322,7 +322,8 @@ func TestSearchBlocks(t *testing.T) {
 	for h := range 10 {
 		at := base.Add(time.Duration(h) * 24 * time.Hour)
 		_, err := c.IndexEntity(ctx, lucidkeys.EntityBlocks, fmt.Sprint(h), map[string]any{
-			"block_height": h, "timestamp": at, "producer": []string{"p1", "p2"}[h%2], "session_ids": []string{fmt.Sprintf("s%d", h)},
+			"block_height": h, "block_hash": fmt.Sprintf("h%d", h), "previous_hash": fmt.Sprintf("h%d", h-1), "timestamp": at,
+			"transactions": []string{fmt.Sprintf("tx%d", h)}, "miner_id": []string{"p1", "p2"}[h%2], "session_ids": []string{fmt.Sprintf("s%d", h)},
 		}, at, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -333,7 +334,7 @@ func TestSearchBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo := int64(2)
-	res, err := c.SearchBlocks(ctx, TimeRange{From: base, To: base.Add(8 * 24 * time.Hour)}, BlockFilter{MinHeight: &lo, Producer: "p1"})
+	res, err := c.SearchBlocks(ctx, TimeRange{From: base, To: base.Add(8 * 24 * time.Hour)}, BlockFilter{MinHeight: &lo, MinerID: "p1"})
 	if err != nil || res.Total != 3 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -343,5 +344,9 @@ func TestSearchBlocks(t *testing.T) {
 	res, err = c.SearchBlocks(ctx, TimeRange{}, BlockFilter{SessionID: "s9"})
 	if err != nil || res.Total != 1 || res.Hits[0].ID != "9" {
 		t.Fatalf("by session: %+v %v", res, err)
+	}
+	res, err = c.SearchBlocks(ctx, TimeRange{}, BlockFilter{TxID: "tx4"})
+	if err != nil || res.Total != 1 || res.Hits[0].ID != "4" {
+		t.Fatalf("by transaction: %+v %v", res, err)
 	}
 }
