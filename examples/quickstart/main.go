@@ -1,127 +1,621 @@
-// Command quickstart runs the Lucid data tier end to end and reports what it
-// reached. With no server URLs set it uses embedded defaults: an in-process
-// MongoDB-wire server (FerretDB on SQLite under a temporary directory) and
-// a volume root under a temporary directory; it says plainly what it
-// skipped.
+// Command quickstart walks a real Lucid flow through the whole data tier, one
+// short line per step with its timing, using only the SDK: it ensures the
+// MongoDB schema, registers a user (and shows a duplicate and an invalid one
+// refused, with their errkind), logs in to a login session, hits a rate
+// limit, takes a lock and shows its fencing token, indexes and searches
+// session events, measures a volume and checks its health, backs the volume
+// up to a local directory, verifies the backup, restores it into a scratch
+// directory and compares, and prints the health aggregator's summary.
 //
 //	go run ./examples/quickstart
 //
-// Point it at real servers with LUCID_MONGO_URI, LUCID_REDIS_URL and
-// LUCID_SEARCH_URL.
+// With no server URL set it runs on embedded defaults: an in-process
+// MongoDB-wire server (mongostore/embedded: FerretDB on SQLite in a temporary
+// directory), the in-memory cache (cache.NewMemory), volumes under a
+// temporary root and a backup directory next to them; search is skipped with
+// one line. Point it at real servers with
+//
+//	LUCID_MONGO_URI=mongodb://127.0.0.1:27017/  (LUCID_MONGO_DATABASE, default lucid_quickstart)
+//	LUCID_REDIS_URL=redis://127.0.0.1:6379/0    (REDIS_URL is read when it is unset)
+//	LUCID_SEARCH_URL=http://127.0.0.1:9200      (comma-separated nodes; LUCID_SEARCH_INDEX_PREFIX, default quickstart-)
+//
+// Volumes and backups always go under a temporary directory, which is
+// removed at the end. Every name the run writes carries a random run id, so
+// runs against the same servers never collide. It exits non-zero on any
+// failure.
 package main
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
+	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/volumepart"
+	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/errkind"
+	"github.com/HamiGames/lucid-data/health"
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/mongostore"
 	"github.com/HamiGames/lucid-data/mongostore/embedded"
-	"github.com/redis/go-redis/v9"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"github.com/HamiGames/lucid-data/search"
+	"github.com/HamiGames/lucid-data/volume"
+)
+
+// Environment variables the quickstart reads.
+const (
+	envMongoURI      = "LUCID_MONGO_URI"
+	envMongoDatabase = "LUCID_MONGO_DATABASE"
+	envRedisURL      = cache.EnvURL
+	envRedisFallback = cache.EnvURLFallback
+	envSearchURL     = "LUCID_SEARCH_URL"
+	envSearchPrefix  = "LUCID_SEARCH_INDEX_PREFIX"
 )
 
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Stdout, os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		fmt.Fprintln(os.Stderr, "quickstart: FAILED:", err)
 		os.Exit(1)
 	}
 }
 
+// user is a Lucid user document (Lucid's users_schema.js): the fields the
+// quickstart sets.
+type user struct {
+	UserID       string    `bson:"user_id"`
+	Email        string    `bson:"email"`
+	Username     string    `bson:"username"`
+	PasswordHash string    `bson:"password_hash"`
+	Roles        []string  `bson:"roles"`
+	Status       string    `bson:"status"`
+	CreatedAt    time.Time `bson:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at"`
+}
+
+// sessionEvent is a Lucid session as the search package's sessions mapping
+// indexes it.
+type sessionEvent struct {
+	SessionID   string    `json:"session_id"`
+	UserID      string    `json:"user_id"`
+	Status      string    `json:"status"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Tags        []string  `json:"tags"`
+	CreatedAt   time.Time `json:"created_at"`
+	ChunkCount  int64     `json:"chunk_count"`
+}
+
+// report prints the step lines. Each starts with the step's name, padded so
+// the messages line up, and ends with the step's duration.
+type report struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (r *report) line(step string, took time.Duration, format string, args ...any) {
+	fmt.Fprintf(r.w, "%-10s %s (%s)\n", step+":", fmt.Sprintf(format, args...), round(took))
+}
+
+func (r *report) skip(step, format string, args ...any) {
+	fmt.Fprintf(r.w, "%-10s %s\n", step+":", fmt.Sprintf(format, args...))
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
+}
+
+// kindOf renders an error's errkind for the report.
+func kindOf(err error) string { return "errkind " + errkind.Of(err).String() }
+
 // run does the work of main, writing its report to w; getenv is os.Getenv
 // (a parameter so tests choose the environment).
-func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
+func run(ctx context.Context, w io.Writer, getenv func(string) string) (err error) {
+	r := &report{w: w, start: time.Now()}
 	fmt.Fprintln(w, "lucid-data quickstart")
+	runID := randomHex(4)
 
-	uri := getenv("LUCID_MONGO_URI")
-	where := "configured (LUCID_MONGO_URI)"
+	tmp, err := os.MkdirTemp("", "lucid-quickstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	agg := health.NewAggregator(health.Options{})
+
+	// MongoDB: the configured server or an in-process FerretDB.
+	t := time.Now()
+	uri, where := getenv(envMongoURI), "configured by "+envMongoURI
 	if uri == "" {
-		srv, err := embedded.Start(ctx, embedded.Config{})
+		srv, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(tmp, "mongodb")})
 		if err != nil {
 			return fmt.Errorf("embedded MongoDB-wire server: %w", err)
 		}
 		defer srv.Close()
 		uri, where = srv.URI(), "embedded FerretDB "+embedded.FerretDBVersion()+" on SQLite"
 	}
-	if err := mongoHealth(ctx, w, uri, where); err != nil {
+	dbName := getenv(envMongoDatabase)
+	if dbName == "" {
+		dbName = "lucid_quickstart"
+	}
+	db, err := mongostore.Connect(ctx, mongostore.Config{URI: uri, Database: dbName, AppName: "lucid-quickstart"})
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+	r.line("mongodb", time.Since(t), "connected, %s, database %s", where, dbName)
+	if err := agg.Register("mongodb", mongoChecker(db), health.CheckOptions{}); err != nil {
 		return err
 	}
 
-	if u := getenv("LUCID_REDIS_URL"); u != "" {
-		if err := redisHealth(ctx, w, u); err != nil {
+	if err := schemaStep(ctx, r, db); err != nil {
+		return err
+	}
+	u, password, err := registerStep(ctx, r, db, runID)
+	if err != nil {
+		return err
+	}
+
+	// Redis: the configured server or the in-memory backend.
+	t = time.Now()
+	var b cache.Backend
+	redisURL := getenv(envRedisURL)
+	if redisURL == "" {
+		redisURL = getenv(envRedisFallback)
+	}
+	if redisURL != "" {
+		c, err := cache.Connect(ctx, cache.Config{URL: redisURL})
+		if err != nil {
+			return err
+		}
+		b = c
+		rep := c.Check(ctx)
+		r.line("cache", time.Since(t), "connected, %s, configured by %s", rep.Version, envRedisURL)
+	} else {
+		b = cache.NewMemory()
+		r.line("cache", time.Since(t), "in memory (cache.NewMemory; set %s to use Redis)", envRedisURL)
+	}
+	defer b.Close()
+	if err := agg.Register("cache", b, health.CheckOptions{}); err != nil {
+		return err
+	}
+
+	if err := loginStep(ctx, r, db, b, u.Email, password); err != nil {
+		return err
+	}
+	if err := rateLimitStep(ctx, r, b, u.UserID); err != nil {
+		return err
+	}
+	if err := lockStep(ctx, r, b, runID); err != nil {
+		return err
+	}
+
+	// Search: only when configured; there is no embedded engine.
+	if addrs := getenv(envSearchURL); addrs != "" {
+		prefix := getenv(envSearchPrefix)
+		if prefix == "" {
+			prefix = "quickstart-"
+		}
+		sc, err := searchStep(ctx, r, strings.Split(addrs, ","), prefix, u.UserID, runID)
+		if err != nil {
+			return err
+		}
+		defer sc.Close()
+		if err := agg.Register("search", sc, health.CheckOptions{Optional: true}); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintln(w, "redis:   skipped (set LUCID_REDIS_URL to use a Redis server)")
+		r.skip("search", "skipped (set %s to an Elasticsearch 8 or OpenSearch 2/3 URL)", envSearchURL)
 	}
 
-	if u := getenv("LUCID_SEARCH_URL"); u != "" {
-		if err := searchHealth(ctx, w, strings.TrimRight(u, "/")); err != nil {
-			return err
+	vols, vol, err := volumeStep(ctx, r, filepath.Join(tmp, "volumes"))
+	if err != nil {
+		return err
+	}
+	if err := agg.Register("volumes", vols, health.CheckOptions{}); err != nil {
+		return err
+	}
+	if err := backupStep(ctx, r, vol, filepath.Join(tmp, "backups"), filepath.Join(tmp, "scratch")); err != nil {
+		return err
+	}
+
+	t = time.Now()
+	sum := agg.Check(ctx)
+	var parts []string
+	for _, name := range agg.Names() {
+		rep := sum.Checks[name]
+		p := name + " " + rep.Status.String()
+		if rep.Err != nil {
+			p += " (" + rep.Err.Error() + ")"
 		}
-	} else {
-		fmt.Fprintln(w, "search:  skipped (set LUCID_SEARCH_URL to use Elasticsearch or OpenSearch)")
+		parts = append(parts, p)
 	}
-	fmt.Fprintln(w, "ok")
+	r.line("health", time.Since(t), "%s: %s", sum.Status, strings.Join(parts, ", "))
+	if sum.Status == health.Down {
+		return errors.New("health: the tier is down")
+	}
+	fmt.Fprintf(w, "ok: every step passed in %s\n", round(time.Since(r.start)))
 	return nil
 }
 
-func mongoHealth(ctx context.Context, w io.Writer, uri, where string) error {
-	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second))
+// mongoChecker adapts a DB's Health to the aggregator's Checker.
+func mongoChecker(db *mongostore.DB) health.Checker {
+	return health.CheckerFunc(func(ctx context.Context) health.Report {
+		t := time.Now()
+		h, err := db.Health(ctx)
+		if err != nil {
+			return health.DownReport(err, time.Since(t))
+		}
+		return health.Report{Status: health.Up, Latency: h.Latency, Version: strings.TrimSpace(h.Product + " " + h.Version)}
+	})
+}
+
+func schemaStep(ctx context.Context, r *report, db *mongostore.DB) error {
+	t := time.Now()
+	rep, err := db.EnsureSchema(ctx)
 	if err != nil {
-		return fmt.Errorf("mongodb: %w", err)
+		return err
 	}
-	defer c.Disconnect(context.Background())
-	start := time.Now()
-	if err := c.Ping(ctx, nil); err != nil {
-		return fmt.Errorf("mongodb: ping: %w", err)
+	cols := 0
+	for _, it := range rep.Items {
+		if it.Kind == mongostore.KindCollection {
+			cols++
+		}
 	}
-	latency := time.Since(start)
-	coll := c.Database("lucid_quickstart").Collection("users")
-	if _, err := coll.InsertOne(ctx, bson.D{{Key: "email", Value: "pi@example.org"}}); err != nil {
-		return fmt.Errorf("mongodb: insert: %w", err)
-	}
-	n, err := coll.CountDocuments(ctx, bson.D{})
-	if err != nil {
-		return fmt.Errorf("mongodb: count: %w", err)
-	}
-	fmt.Fprintf(w, "mongodb: up, %s, ping %s, users=%d\n", where, latency.Round(time.Microsecond), n)
+	r.line("schema", time.Since(t), "%d collections, %d items (collections, validators, indexes): %d created, %d unchanged, %d adopted, %d unsupported by this server",
+		cols, len(rep.Items), rep.Count(mongostore.ActionCreated), rep.Count(mongostore.ActionUnchanged),
+		rep.Count(mongostore.ActionAdopted), rep.Count(mongostore.ActionUnsupported))
 	return nil
 }
 
-func redisHealth(ctx context.Context, w io.Writer, url string) error {
-	opt, err := redis.ParseURL(url)
+// hashPassword derives a storable hash: PBKDF2-SHA256 with a random salt.
+// The quickstart uses 100,000 iterations to stay quick on a Raspberry Pi; a
+// service follows current guidance (OWASP: 600,000) or uses argon2id.
+func hashPassword(password string, salt []byte) (string, error) {
+	if salt == nil {
+		salt = make([]byte, 16)
+		rand.Read(salt)
+	}
+	k, err := pbkdf2.Key(sha256.New, password, salt, pbkdfIter, 32)
 	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return "", err
 	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	start := time.Now()
-	if err := c.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: ping: %w", err)
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pbkdfIter, hex.EncodeToString(salt), hex.EncodeToString(k)), nil
+}
+
+const pbkdfIter = 100_000
+
+func checkPassword(stored, password string) bool {
+	f := strings.Split(stored, "$")
+	if len(f) != 4 || f[0] != "pbkdf2-sha256" || f[1] != fmt.Sprint(pbkdfIter) {
+		return false
 	}
-	fmt.Fprintf(w, "redis:   up, ping %s\n", time.Since(start).Round(time.Microsecond))
+	salt, err := hex.DecodeString(f[2])
+	if err != nil {
+		return false
+	}
+	h, err := hashPassword(password, salt)
+	return err == nil && subtle.ConstantTimeCompare([]byte(h), []byte(stored)) == 1
+}
+
+func registerStep(ctx context.Context, r *report, db *mongostore.DB, runID string) (user, string, error) {
+	t := time.Now()
+	password := "correct horse " + runID
+	hash, err := hashPassword(password, nil)
+	if err != nil {
+		return user{}, "", err
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := user{
+		UserID: "u-" + runID, Email: "ada+" + runID + "@example.org", Username: "ada-" + runID,
+		PasswordHash: hash, Roles: []string{"User"}, Status: "active", CreatedAt: now, UpdatedAt: now,
+	}
+	if _, err := db.InsertOne(ctx, lucidkeys.CollUsers, u); err != nil {
+		return user{}, "", fmt.Errorf("register: %w", err)
+	}
+	r.line("register", time.Since(t), "user %s <%s> stored in %s", u.UserID, u.Email, lucidkeys.CollUsers)
+
+	t = time.Now()
+	dup := u
+	dup.UserID = "u-" + runID + "-again"
+	_, err = db.InsertOne(ctx, lucidkeys.CollUsers, dup)
+	if !errors.Is(err, mongostore.ErrDuplicate) {
+		return user{}, "", fmt.Errorf("duplicate: want mongostore.ErrDuplicate, got %v", err)
+	}
+	r.line("duplicate", time.Since(t), "refused: %v [%s]", err, kindOf(err))
+
+	t = time.Now()
+	bad := u
+	bad.UserID, bad.Email = "u-"+runID+"-bad", "not-an-email"
+	_, err = db.InsertOne(ctx, lucidkeys.CollUsers, bad)
+	if !errors.Is(err, mongostore.ErrValidation) {
+		return user{}, "", fmt.Errorf("invalid: want mongostore.ErrValidation, got %v", err)
+	}
+	r.line("invalid", time.Since(t), "refused: %v [%s]", err, kindOf(err))
+	return u, password, nil
+}
+
+func loginStep(ctx context.Context, r *report, db *mongostore.DB, b cache.Backend, email, password string) error {
+	t := time.Now()
+	f, err := mongostore.NewFilter().Eq("email", email).Build()
+	if err != nil {
+		return err
+	}
+	var u user
+	if err := db.FindOne(ctx, lucidkeys.CollUsers, f, &u, nil); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if u.Status != "active" || !checkPassword(u.PasswordHash, password) {
+		return errors.New("login: wrong password")
+	}
+	logins, err := b.Sessions(cache.SessionOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := logins.Create(ctx, u.UserID, map[string]string{"role": u.Roles[0]}, 15*time.Minute)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	got, err := logins.Get(ctx, s.Token)
+	if err != nil || got.UserID != u.UserID {
+		return fmt.Errorf("login: the new session does not read back: %v", err)
+	}
+	r.line("login", time.Since(t), "password checked, session %s… for %s, expires %s (token stored only as its SHA-256)",
+		s.ID[:8], u.UserID, s.ExpiresAt.UTC().Format(time.TimeOnly))
+
+	t = time.Now()
+	if err := logins.Delete(ctx, s.Token); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	_, err = logins.Get(ctx, s.Token)
+	if !errors.Is(err, cache.ErrNotFound) {
+		return fmt.Errorf("logout: want cache.ErrNotFound after Delete, got %v", err)
+	}
+	r.line("logout", time.Since(t), "session ended; the token now gets %q [%s]", err, kindOf(err))
 	return nil
 }
 
-func searchHealth(ctx context.Context, w io.Writer, base string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_cluster/health", nil)
+func rateLimitStep(ctx context.Context, r *report, b cache.Backend, userID string) error {
+	t := time.Now()
+	l, err := b.Limiter(cache.LimiterOptions{Entity: "login"})
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	const limit = 5
+	key := cache.UserKey(userID)
+	for i := 1; i <= limit+1; i++ {
+		res, err := l.Allow(ctx, key, limit, time.Minute)
+		if err != nil {
+			return fmt.Errorf("ratelimit: %w", err)
+		}
+		if i <= limit && !res.Allowed {
+			return fmt.Errorf("ratelimit: request %d of %d denied", i, limit)
+		}
+		if i == limit+1 {
+			if res.Allowed {
+				return fmt.Errorf("ratelimit: request %d admitted past the limit of %d", i, limit)
+			}
+			r.line("ratelimit", time.Since(t), "%d logins a minute admitted, the %dth denied, retry after %s",
+				limit, i, res.RetryAfter.Round(time.Second))
+		}
+	}
+	return l.Reset(ctx, key)
+}
+
+func lockStep(ctx context.Context, r *report, b cache.Backend, runID string) error {
+	t := time.Now()
+	locker, err := b.Locker(cache.LockerOptions{Entity: "payout"})
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	fmt.Fprintf(w, "search:  %s %s\n", resp.Status, b)
+	name := "batch-" + runID
+	lock, err := locker.Obtain(ctx, name, cache.LockOptions{TTL: 10 * time.Second})
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	first := lock.Fence()
+	_, err = locker.Obtain(ctx, name, cache.LockOptions{TTL: 10 * time.Second})
+	if !errors.Is(err, cache.ErrLockNotObtained) {
+		lock.Release(ctx)
+		return fmt.Errorf("lock: a second owner got the lock (err %v)", err)
+	}
+	second := err
+	if err := lock.Release(ctx); err != nil {
+		return fmt.Errorf("lock: release: %w", err)
+	}
+	again, err := locker.Obtain(ctx, name, cache.LockOptions{TTL: 10 * time.Second})
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer again.Release(context.Background())
+	if again.Fence() <= first {
+		return fmt.Errorf("lock: fencing token went from %d to %d", first, again.Fence())
+	}
+	r.line("lock", time.Since(t), "%s held with fencing token %d; a second owner refused [%s]; next holder's token %d",
+		name, first, kindOf(second), again.Fence())
 	return nil
+}
+
+func searchStep(ctx context.Context, r *report, addrs []string, prefix, userID, runID string) (*search.Client, error) {
+	t := time.Now()
+	sc, err := search.Connect(ctx, search.Config{Addresses: addrs, IndexPrefix: prefix})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	events := []sessionEvent{
+		{Title: "Merkle proof upload", Description: "chunks anchored with a merkle proof", Status: "completed", Tags: []string{"upload"}},
+		{Title: "Screen share", Description: "remote desktop session", Status: "active", Tags: []string{"rdp"}},
+		{Title: "Merkel proof retry", Description: "second attempt of the proof", Status: "active", Tags: []string{"upload", "retry"}},
+	}
+	for i := range events {
+		e := &events[i]
+		e.SessionID = fmt.Sprintf("s-%s-%d", runID, i)
+		e.UserID, e.CreatedAt, e.ChunkCount = userID, now.Add(time.Duration(i)*time.Second), int64(10*(i+1))
+		wo := &search.WriteOptions{}
+		if i == len(events)-1 {
+			wo.Refresh = search.RefreshWaitFor // the last write waits until all are searchable
+		}
+		if _, err := sc.IndexEntity(ctx, lucidkeys.EntitySessions, e.SessionID, e, e.CreatedAt, wo); err != nil {
+			sc.Close()
+			return nil, fmt.Errorf("search: index: %w", err)
+		}
+	}
+	res, err := sc.SearchSessions(ctx, userID, search.SessionFilter{Text: "merkle proof"})
+	if err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if res.Total < 2 {
+		sc.Close()
+		return nil, fmt.Errorf("search: 'merkle proof' found %d sessions, want 2 (one spelled Merkel)", res.Total)
+	}
+	var titles []string
+	for _, h := range res.Hits {
+		var e sessionEvent
+		if err := h.Decode(&e); err == nil {
+			titles = append(titles, fmt.Sprintf("%q", e.Title))
+		}
+	}
+	rep := sc.Check(ctx)
+	r.line("search", time.Since(t), "%s: indexed %d session events, 'merkle proof' (fuzzy) found %d: %s",
+		rep.Version, len(events), res.Total, strings.Join(titles, ", "))
+	return sc, nil
+}
+
+func volumeStep(ctx context.Context, r *report, root string) (volume.Manager, volume.Volume, error) {
+	t := time.Now()
+	vols, err := volume.New(volume.Config{Root: root, DefaultQuota: 64 << 20})
+	if err != nil {
+		return nil, volume.Volume{}, err
+	}
+	v, err := vols.Create(ctx, "sessions", lucidkeys.VolumeSessions, 0)
+	if err != nil {
+		return nil, volume.Volume{}, err
+	}
+	// Lucid session data: a manifest and a few chunks.
+	for i := range 8 {
+		dir := filepath.Join(v.Path, "s-1", "chunks")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, volume.Volume{}, err
+		}
+		buf := make([]byte, 256<<10)
+		rand.Read(buf)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%04d.chunk", i)), buf, 0o644); err != nil {
+			return nil, volume.Volume{}, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(v.Path, "s-1", "manifest.json"), []byte(`{"session_id":"s-1","chunk_count":8}`+"\n"), 0o644); err != nil {
+		return nil, volume.Volume{}, err
+	}
+	if err := os.Symlink("chunks/0000.chunk", filepath.Join(v.Path, "s-1", "first")); err != nil {
+		return nil, volume.Volume{}, err
+	}
+	u, err := vols.Usage(ctx, v.Name)
+	if err != nil {
+		return nil, volume.Volume{}, err
+	}
+	rep := vols.CheckVolume(ctx, v.Name)
+	if rep.Status != health.Up {
+		return nil, volume.Volume{}, fmt.Errorf("volume: %s is %s: %v", v.Name, rep.Status, rep.Err)
+	}
+	r.line("volume", time.Since(t), "%s: %d files, %s of %s quota (%.1f %%), filesystem %s %.0f %% used; health %s",
+		v.Name, u.Files, humanBytes(u.Bytes), humanBytes(v.Quota), u.Percent, u.FS.Type, u.FS.UsedPercent, rep.Status)
+	return vols, v, nil
+}
+
+func backupStep(ctx context.Context, r *report, v volume.Volume, dir, scratch string) error {
+	t := time.Now()
+	// age X25519: the recipient encrypts, the identity (kept apart from the
+	// backups in a real deployment) decrypts.
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return err
+	}
+	bk, err := backup.NewLocal(dir, backup.Config{
+		Recipients: []age.Recipient{id.Recipient()},
+		Identities: []age.Identity{id},
+		Checkers:   volumepart.Checkers(),
+	})
+	if err != nil {
+		return err
+	}
+	defer bk.Close()
+	part := "volume-" + v.Name
+	m, err := bk.Backup(ctx, []backup.Part{volumepart.Part(part, v.Path)}, &backup.BackupOptions{Labels: map[string]string{"by": "quickstart"}})
+	if err != nil {
+		return err
+	}
+	p, _ := m.Part(part)
+	r.line("backup", time.Since(t), "%s: part %s, %d entries, %s plain -> %s stored (%s, %s)",
+		m.ID, part, p.Records, humanBytes(p.Plain.Size), humanBytes(p.Stored.Size), p.Compression, p.Encryption)
+
+	t = time.Now()
+	rep, err := bk.Verify(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	var recs int64
+	for _, pr := range rep.Parts {
+		recs += pr.Stats.Records
+	}
+	r.line("verify", time.Since(t), "%d part(s) decrypted, decompressed, parsed; %d entries and every checksum match the manifest", len(rep.Parts), recs)
+
+	t = time.Now()
+	if _, err := bk.Restore(ctx, m.ID, part, volumepart.Restorer{Dir: scratch}); err != nil {
+		return err
+	}
+	want, err := volume.CreateManifest(ctx, v.Path, 0)
+	if err != nil {
+		return err
+	}
+	diff, err := volume.VerifyManifest(ctx, scratch, want, 0)
+	if err != nil {
+		return err
+	}
+	if !diff.OK() {
+		return fmt.Errorf("restore: the copy differs: added %v, removed %v, changed %v", diff.Added, diff.Removed, diff.Changed)
+	}
+	r.line("restore", time.Since(t), "into a scratch directory; %d entries identical to the volume (SHA-256 manifests)", diff.Checked)
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// humanBytes renders n bytes in binary units with one decimal.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	d, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		d *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(d), "KMGTPE"[exp])
 }

@@ -1,50 +1,107 @@
+//go:build !lucidfuzz
+
 package main
 
 import (
 	"bytes"
 	"context"
-	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/HamiGames/lucid-data/internal/testenv"
 )
 
-// TestQuickstartEmbedded runs the quickstart exactly as a newcomer does:
-// no server URLs, so embedded defaults.
-func TestQuickstartEmbedded(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, &out, func(string) string { return "" }); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{"mongodb: up, embedded FerretDB", "redis:   skipped", "search:  skipped", "ok"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
+// steps are the step lines every run prints, each with its timing.
+var steps = []string{"mongodb", "schema", "register", "duplicate", "invalid", "cache", "login", "logout",
+	"ratelimit", "lock", "volume", "backup", "verify", "restore", "health"}
+
+// timed matches a step line: "name: message (duration)".
+func timed(step string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^` + step + `: +\S.* \([0-9.]+(µs|ms|s)\)$`)
 }
 
-// TestQuickstartConfigured points the quickstart at the real test servers.
-func TestQuickstartConfigured(t *testing.T) {
-	env := map[string]string{
-		"LUCID_MONGO_URI":  testenv.MongoURI(t),
-		"LUCID_REDIS_URL":  testenv.RedisURL(t),
-		"LUCID_SEARCH_URL": testenv.Search(t).URL,
-	}
+func runQuickstart(t *testing.T, env map[string]string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	if err := run(ctx, &out, func(k string) string { return env[k] }); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"mongodb: up, configured", "redis:   up", "search:  200 OK"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+	s := out.String()
+	for _, step := range steps {
+		if !timed(step).MatchString(s) {
+			t.Errorf("output lacks a timed %q line:\n%s", step, s)
 		}
 	}
+	if !strings.Contains(s, "ok: every step passed") {
+		t.Errorf("output lacks the final ok line:\n%s", s)
+	}
+	return s
 }
 
-func TestMain(m *testing.M) { os.Exit(testenv.M(m).Run()) }
+// TestQuickstartEmbedded runs the quickstart exactly as a newcomer does:
+// no server URLs, so embedded defaults.
+func TestQuickstartEmbedded(t *testing.T) {
+	s := runQuickstart(t, nil)
+	for _, want := range []string{
+		"mongodb:   connected, embedded FerretDB",
+		"cache:     in memory (cache.NewMemory",
+		"search:    skipped (set LUCID_SEARCH_URL",
+		"duplicate: refused: mongostore: users: duplicate key in index users_email_unique",
+		"invalid:   refused: mongostore: users: validation failed: field email: rule pattern",
+		"logout:    session ended",
+		"[errkind not found]",
+		"[errkind aborted]",
+		"(zstd, age)",
+		"health:    up: mongodb up, cache up, volumes up",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if n := strings.Count(s, "\nsearch:"); n != 1 {
+		t.Errorf("want exactly one search line, got %d:\n%s", n, s)
+	}
+	t.Log("\n" + s)
+}
+
+// TestQuickstartConfigured points the quickstart at the real test servers:
+// MongoDB-wire, Redis and the search engine of testenv.
+func TestQuickstartConfigured(t *testing.T) {
+	ns := testenv.Namespace(t)
+	env := map[string]string{
+		"LUCID_MONGO_URI":           testenv.MongoURI(t),
+		"LUCID_MONGO_DATABASE":      ns,
+		"LUCID_REDIS_URL":           testenv.RedisURL(t),
+		"LUCID_SEARCH_URL":          testenv.Search(t).URL,
+		"LUCID_SEARCH_INDEX_PREFIX": ns + "-",
+	}
+	s := runQuickstart(t, env)
+	for _, want := range []string{
+		"mongodb:   connected, configured by LUCID_MONGO_URI",
+		"cache:     connected, Redis ",
+		"search:    ",
+		"'merkle proof' (fuzzy) found 2",
+		"health:    up: mongodb up, cache up, search up, volumes up",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "skipped") {
+		t.Errorf("a configured run skipped something:\n%s", s)
+	}
+	if !timed("search").MatchString(s) {
+		t.Errorf("output lacks a timed search line:\n%s", s)
+	}
+	// A second run against the same servers must not collide with the first.
+	runQuickstart(t, env)
+	t.Log("\n" + s)
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.M(m)) }
