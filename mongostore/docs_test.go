@@ -46,7 +46,7 @@ func goodDocs(n int) map[lucidkeys.Collection]bson.D {
 		lucidkeys.CollTrustPolicies: {{Key: "policy_id", Value: id("p")}, {Key: "creator_id", Value: id("u")}, {Key: "name", Value: "default"},
 			{Key: "created_at", Value: t0}, {Key: "status", Value: "active"}, {Key: "version", Value: "1.0.0"},
 			{Key: "rules", Value: bson.A{bson.D{{Key: "rule_type", Value: "access"}, {Key: "condition", Value: "true"}, {Key: "action", Value: "allow"}}}}},
-		lucidkeys.CollManifests: {{Key: "manifest_id", Value: id("m")}, {Key: "session_id", Value: id("s")}, {Key: "owner_id", Value: id("u")},
+		lucidkeys.CollManifests: {{Key: "manifest_id", Value: id("m")}, {Key: "session_id", Value: id("s")}, {Key: "user_id", Value: id("u")},
 			{Key: "chunk_count", Value: int32(1)}, {Key: "total_size", Value: int64(1024)}, {Key: "merkle_root", Value: h}, {Key: "created_at", Value: t0}},
 		lucidkeys.CollChunks: {{Key: "chunk_id", Value: id("c")}, {Key: "manifest_id", Value: id("m")}, {Key: "index", Value: int32(0)},
 			{Key: "size", Value: int32(512)}, {Key: "hash", Value: h}, {Key: "created_at", Value: t0}},

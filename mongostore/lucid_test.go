@@ -503,7 +503,7 @@ func TestForeignFieldsAgree(t *testing.T) {
 			t.Errorf("%s is not a field of the five", name)
 		}
 	}
-	foreign := map[string]string{"owner_id": "user_id", "actor_id": "user_id", "updated_by": "user_id", "anchor_tx_id": "tx_id"}
+	foreign := map[string]string{"actor_id": "user_id", "updated_by": "user_id", "anchor_tx_id": "tx_id"}
 	for _, c := range lucidkeys.Collections() {
 		if slicesContains(collNames(lucidFive), string(c)) {
 			continue

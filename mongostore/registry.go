@@ -315,10 +315,10 @@ func lucidSpecs() []CollectionSpec {
 		// accepts is refused here.
 		{
 			Name: mans,
-			Validator: docS([]string{"manifest_id", "session_id", "owner_id", "chunk_count", "total_size", "merkle_root", "created_at"}, map[string]*JSONSchema{
+			Validator: docS([]string{"manifest_id", "session_id", "user_id", "chunk_count", "total_size", "merkle_root", "created_at"}, map[string]*JSONSchema{
 				"manifest_id":  idS(),
 				"session_id":   refS(),
-				"owner_id":     refS(),
+				"user_id":      refS(),                                          // the owner, users.user_id
 				"chunk_count":  {BSONType: []string{"int"}, Minimum: ptr(0.0)},  // as sessions.chunk_count
 				"total_size":   {BSONType: []string{"long"}, Minimum: ptr(0.0)}, // as sessions.total_size
 				"merkle_root":  refS(),
@@ -330,7 +330,7 @@ func lucidSpecs() []CollectionSpec {
 			Indexes: []IndexSpec{
 				ix(mans, "manifest_id", uq, k("manifest_id", 1)),
 				ix(mans, "session_id", asc, k("session_id", 1)),
-				ix(mans, "owner_id_created_at", cp, k("owner_id", 1, "created_at", -1)),
+				ix(mans, "user_id_created_at", cp, k("user_id", 1, "created_at", -1)),
 				ix(mans, "merkle_root", asc, k("merkle_root", 1)),
 			},
 		},
