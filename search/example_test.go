@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/HamiGames/lucid-data/errkind"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/search"
 )
@@ -29,8 +30,27 @@ func ExampleEscapeQueryString() {
 	// title\:\* or \(admin and \"x\"\)
 }
 
-// Connect, write a session into its monthly index and search a user's
-// sessions across months.
+// Connect from the environment (LUCID_SEARCH_URL and the other
+// LUCID_SEARCH_* variables), check the cluster, close.
+func ExampleFromEnv() {
+	ctx := context.Background()
+	cfg, err := search.FromEnv()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := search.Connect(ctx, cfg)
+	if err != nil {
+		fmt.Println(errkind.Of(err)) // e.g. unavailable
+		return
+	}
+	defer c.Close()
+	r := c.Check(ctx)
+	fmt.Println(r.Status, r.Version)
+}
+
+// Connect, write an upload session into its monthly index and search a
+// user's sessions across months.
 func ExampleConnect() {
 	ctx := context.Background()
 	c, err := search.Connect(ctx, search.Config{Addresses: []string{"http://127.0.0.1:9200"}})

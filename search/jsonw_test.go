@@ -180,12 +180,21 @@ func refBody(r *SearchRequest, pit map[string]any) any {
 	return b
 }
 
-// reqGen builds random requests from awkward strings and values.
-type reqGen struct{ r *rand.Rand }
+// reqGen builds random requests from awkward strings and values, and from
+// extra strings when given (the fuzzer's).
+type reqGen struct {
+	r     *rand.Rand
+	extra []string
+}
 
 var awkward = []string{"", "a", "title", "user_id.keyword", `q"uote`, `back\slash`, "<b>&amp;</b>", "new\nline", "tab\t", "\u2028", "é", "日本", "\xff\xfe", "AND", "a*b?", "\x00", "\x7f"}
 
-func (g reqGen) str() string { return awkward[g.r.IntN(len(awkward))] }
+func (g reqGen) str() string {
+	if len(g.extra) > 0 && g.r.IntN(3) == 0 {
+		return g.extra[g.r.IntN(len(g.extra))]
+	}
+	return awkward[g.r.IntN(len(awkward))]
+}
 
 func (g reqGen) strs() []string {
 	if g.r.IntN(3) == 0 {
@@ -309,33 +318,54 @@ func (g reqGen) request() SearchRequest {
 	return r
 }
 
-func TestRequestBodiesMatchReference(t *testing.T) {
-	g := reqGen{rand.New(rand.NewPCG(1, 2))}
-	for i := range 20000 {
-		req := g.request()
-		var pit map[string]any
-		pitID, keep := "", ""
-		if i%4 == 0 {
-			pitID, keep = g.str()+"pit", "1m"
-			pit = obj{"id": pitID, "keep_alive": keep}
-		}
-		got, err := req.appendBody(nil, pitID, keep)
-		want, werr := json.Marshal(refBody(&req, pit))
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("request %d: error %v, reference %v", i, err, werr)
-		}
-		if err == nil && string(got) != string(want) {
-			t.Fatalf("request %d:\n got %s\nwant %s", i, got, want)
-		}
-		if req.Query == nil {
-			continue
-		}
-		q, err := json.Marshal(req.Query)
-		rq, werr := json.Marshal(refQuery(req.Query))
-		if (err == nil) != (werr == nil) || (err == nil && string(q) != string(rq)) {
-			t.Fatalf("query %d:\n got %s %v\nwant %s %v", i, q, err, rq, werr)
-		}
+// checkBody compares the hand-written body and query of req, byte for
+// byte, with json.Marshal of the reference builders.
+func checkBody(t *testing.T, i int, g reqGen, req SearchRequest) {
+	t.Helper()
+	var pit map[string]any
+	pitID, keep := "", ""
+	if i%4 == 0 {
+		pitID, keep = g.str()+"pit", "1m"
+		pit = obj{"id": pitID, "keep_alive": keep}
 	}
+	got, err := req.appendBody(nil, pitID, keep)
+	want, werr := json.Marshal(refBody(&req, pit))
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("request %d: error %v, reference %v", i, err, werr)
+	}
+	if err == nil && string(got) != string(want) {
+		t.Fatalf("request %d:\n got %s\nwant %s", i, got, want)
+	}
+	if req.Query == nil {
+		return
+	}
+	q, err := json.Marshal(req.Query)
+	rq, werr := json.Marshal(refQuery(req.Query))
+	if (err == nil) != (werr == nil) || (err == nil && string(q) != string(rq)) {
+		t.Fatalf("query %d:\n got %s %v\nwant %s %v", i, q, err, rq, werr)
+	}
+}
+
+func TestRequestBodiesMatchReference(t *testing.T) {
+	g := reqGen{r: rand.New(rand.NewPCG(1, 2))}
+	for i := range 20000 {
+		checkBody(t, i, g, g.request())
+	}
+}
+
+// FuzzRequestBody: the request writers produce exactly json.Marshal's bytes
+// of the reference builders for requests drawn from the fuzzer's seeds,
+// with the fuzzer's strings among the names, values and texts.
+func FuzzRequestBody(f *testing.F) {
+	for i, s := range awkward {
+		f.Add(uint64(i), uint64(i*7+1), s, awkward[(i+3)%len(awkward)])
+	}
+	f.Fuzz(func(t *testing.T, seed1, seed2 uint64, s1, s2 string) {
+		g := reqGen{r: rand.New(rand.NewPCG(seed1, seed2)), extra: []string{s1, s2}}
+		for i := range 8 {
+			checkBody(t, i, g, g.request())
+		}
+	})
 }
 
 func TestRequestBodyErrors(t *testing.T) {

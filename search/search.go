@@ -219,6 +219,8 @@ func (r TimeRange) query(field string) Query {
 }
 
 // SessionFilter narrows SearchSessions. Zero fields do not filter.
+// Sessions are Lucid's upload/RDP sessions (mongostore's sessions
+// collection), not package cache's login sessions.
 type SessionFilter struct {
 	Status  []string  // any of these statuses
 	Created TimeRange // created_at range
@@ -230,8 +232,9 @@ type SessionFilter struct {
 	Size    int // default 20
 }
 
-// SearchSessions returns userID's sessions from all kept months (the read
-// alias of lucid-sessions), newest first unless Sort says otherwise.
+// SearchSessions returns userID's upload/RDP sessions (Lucid's sessions,
+// not cache's login sessions) from all kept months (the read alias of
+// lucid-sessions), newest first unless Sort says otherwise.
 func (c *Client) SearchSessions(ctx context.Context, userID string, f SessionFilter) (*SearchResult, error) {
 	if userID == "" {
 		return nil, invalidf("search sessions", "user id is empty")
