@@ -436,6 +436,10 @@ func TestServiceSchema(t *testing.T) {
 	if err := s.ValidateDocument(lucidkeys.CollNotifications, bson.D{{Key: "user_id", Value: "u"}, {Key: "body", Value: "0123456789x"}}); !errors.As(err, &ve) || ve.Rule != "maxLength" {
 		t.Errorf("replaced notifications: %v", err)
 	}
+	if _, err := s.Extend(lucidkeys.CollUsers, nil, mongostore.IndexSpec{Name: "users_email_asc", Kind: lucidkeys.IndexAsc,
+		Keys: bson.D{{Key: "email", Value: 1}}}); !errors.Is(err, mongostore.ErrInvalid) || !strings.Contains(err.Error(), "users_email_unique") {
+		t.Errorf("second index on users' email keys = %v, want ErrInvalid naming users_email_unique", err)
+	}
 	for _, bad := range []any{`{"type": "object"}`, `{"properties": {"a": {"oneOf": []}}}`, `{"bsonType": "strnig"}`, `[1]`, `{"pattern": "("}`} {
 		if _, err := mongostore.ParseJSONSchema(bad); !errors.Is(err, mongostore.ErrInvalid) {
 			t.Errorf("ParseJSONSchema(%s) = %v, want ErrInvalid", bad, err)

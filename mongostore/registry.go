@@ -50,7 +50,8 @@ type Schema struct {
 }
 
 // NewSchema builds a registry from specs, checking names, patterns and
-// bsonType names. Index names must be unique within a collection.
+// bsonType names. Index names, and index key patterns, must be unique
+// within a collection.
 func NewSchema(specs ...CollectionSpec) (*Schema, error) {
 	s := &Schema{byName: map[lucidkeys.Collection]*CollectionSpec{}}
 	for i := range specs {
@@ -67,11 +68,22 @@ func NewSchema(specs ...CollectionSpec) (*Schema, error) {
 			}
 		}
 		seen := map[string]bool{}
+		keys := map[string]string{}
 		for _, ix := range c.Indexes {
 			if ix.Name == "" || ix.Name == "_id_" || seen[ix.Name] || len(ix.Keys) == 0 {
 				return nil, invalidf("schema", "collection %q: index %q: empty, reserved or duplicate name, or no keys", c.Name, ix.Name)
 			}
 			seen[ix.Name] = true
+			// EnsureSchema finds an index by its keys: two on the same keys
+			// would both be taken for the one the server has.
+			kp := keyString(ix.Keys)
+			if ix.Text() {
+				kp = "text:" + kp
+			}
+			if other, dup := keys[kp]; dup {
+				return nil, invalidf("schema", "collection %q: indexes %q and %q have the same keys %s", c.Name, other, ix.Name, kp)
+			}
+			keys[kp] = ix.Name
 		}
 		s.colls = append(s.colls, &c)
 		s.byName[c.Name] = &c
