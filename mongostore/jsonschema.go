@@ -35,8 +35,10 @@ type JSONSchema struct {
 	AdditionalProperties *bool
 	// Enum lists the accepted values (strings, integers, floats or bools).
 	Enum []any
-	// Pattern is a regular expression strings must match (Go RE2 syntax,
-	// which for the patterns used here equals the server's PCRE).
+	// Pattern is a regular expression strings must match, in the syntax
+	// shared by Go's RE2 and the server's PCRE (PCRE-only constructs such
+	// as backreferences and lookaround fail NewSchema). As in PCRE, a
+	// pattern ending in "$" also matches before one final newline.
 	Pattern string
 	// MinLength and MaxLength bound a string's length in characters.
 	MinLength, MaxLength *int

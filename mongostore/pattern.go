@@ -3,6 +3,7 @@ package mongostore
 import (
 	"regexp"
 	"regexp/syntax"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -14,9 +15,17 @@ import (
 // also get a small matcher over bytes that needs no allocation; it answers
 // exactly what the regexp answers (FuzzPatternMatcher holds them together)
 // or, past a step budget, hands the input to the regexp.
+//
+// The server evaluates $jsonSchema patterns with PCRE, whose "$" (without
+// the m flag) matches at the end of the string or before a newline that
+// ends it; Go's "$" only at the end. So that client-side validation is
+// never stricter than the server's, a pattern ending in "$" also accepts
+// a string whose last byte is "\n" when the rest matches (matchRE2 is the
+// regexp's own answer). A "$" inside a pattern keeps Go's meaning.
 type pattern struct {
-	re    *regexp.Regexp
-	items []patItem // nil: not of the simple shape, the regexp decides
+	re        *regexp.Regexp
+	items     []patItem // nil: not of the simple shape, the regexp decides
+	dollarEnd bool      // the pattern ends with an unescaped "$"
 }
 
 // patItem is a byte class repeated min to max times (max < 0: unbounded).
@@ -38,7 +47,20 @@ func compilePattern(expr string) (*pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pattern{re: re, items: simpleItems(expr)}, nil
+	return &pattern{re: re, items: simpleItems(expr), dollarEnd: endsWithDollar(expr)}, nil
+}
+
+// endsWithDollar reports whether expr ends with a "$" that is an anchor,
+// not an escaped character (an even number of backslashes before it).
+func endsWithDollar(expr string) bool {
+	if !strings.HasSuffix(expr, "$") {
+		return false
+	}
+	n := 0
+	for i := len(expr) - 2; i >= 0 && expr[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 0
 }
 
 // simpleItems returns the items of expr if it is ^item...item$ with every
@@ -136,8 +158,17 @@ func classItem(ranges []rune, min, max int) (patItem, bool) {
 	return it, true
 }
 
-// match reports whether s matches.
+// match reports whether s matches as the server's PCRE decides: as the
+// regexp does, or, for a pattern ending in "$", without a final newline.
 func (p *pattern) match(s []byte) bool {
+	if p.matchRE2(s) {
+		return true
+	}
+	return p.dollarEnd && len(s) > 0 && s[len(s)-1] == '\n' && p.matchRE2(s[:len(s)-1])
+}
+
+// matchRE2 reports whether s matches as package regexp says.
+func (p *pattern) matchRE2(s []byte) bool {
 	if p.items != nil {
 		budget := 4*len(s) + 64
 		if ok, done := matchItems(p.items, s, &budget); done {

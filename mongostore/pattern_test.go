@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -33,7 +34,7 @@ func TestPatternMatchesRegexp(t *testing.T) {
 		}
 		re := regexp.MustCompile(expr)
 		for _, in := range inputs {
-			if got, want := p.match([]byte(in)), re.MatchString(in); got != want {
+			if got, want := p.matchRE2([]byte(in)), re.MatchString(in); got != want {
 				t.Errorf("%s on %q: %v, regexp says %v", expr, in, got, want)
 			}
 		}
@@ -56,8 +57,43 @@ func FuzzPatternMatcher(f *testing.F) {
 		if err != nil {
 			t.Fatalf("regexp compiles %q, compilePattern: %v", expr, err)
 		}
-		if got, want := p.match([]byte(in)), re.MatchString(in); got != want {
+		if got, want := p.matchRE2([]byte(in)), re.MatchString(in); got != want {
 			t.Fatalf("%q on %q: %v, regexp says %v", expr, in, got, want)
 		}
+		// PCRE's "$": a final newline may follow what a pattern ending in
+		// "$" matches.
+		want := re.MatchString(in) || endsWithDollar(expr) && strings.HasSuffix(in, "\n") && re.MatchString(in[:len(in)-1])
+		if got := p.match([]byte(in)); got != want {
+			t.Fatalf("%q on %q: match %v, want %v (PCRE's $)", expr, in, got, want)
+		}
 	})
+}
+
+// TestPatternDollarLikePCRE: a pattern ending in "$" accepts one final
+// newline, as the server's PCRE does (without PCRE2_DOLLAR_ENDONLY), and
+// nothing more; an escaped "$" is a character.
+func TestPatternDollarLikePCRE(t *testing.T) {
+	for _, c := range []struct {
+		expr, in string
+		want     bool
+	}{
+		{emailPattern, "user@example.com", true},
+		{emailPattern, "user@example.com\n", true},
+		{emailPattern, "user@example.com\n\n", false},
+		{emailPattern, "user@example.com\r\n", false},
+		{emailPattern, "\nuser@example.com", false},
+		{`^a\$`, "a$", true},
+		{`^a\$`, "a\n", false},
+		{`^a\\$`, "a\\\n", true},
+		{`^a$|^b$`, "b\n", true},
+		{`^a`, "a\n", true},
+	} {
+		p, err := compilePattern(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.match([]byte(c.in)); got != c.want {
+			t.Errorf("%s on %q = %v, want %v", c.expr, c.in, got, c.want)
+		}
+	}
 }
