@@ -131,7 +131,9 @@ type Config struct {
 	// encoders: 1 fastest, 2-5 default, 6-9 better, 10+ best), gzip 1..9
 	// (default 6).
 	Level int
-	// Concurrency of the zstd encoder (0: GOMAXPROCS).
+	// Concurrency of the zstd encoder (0: GOMAXPROCS). Above 1 it
+	// compresses that many 4 MiB jobs in parallel (about 25 MiB of heap
+	// each); 1 streams on one core with the least memory.
 	Concurrency int
 
 	// Recipients encrypt new parts with age (X25519 recipients from

@@ -12,11 +12,14 @@
 //
 //	source → SHA-256 → zstd (default; gzip; none) → age → SHA-256 → sink
 //
-// with no temporary file and bounded memory whatever the part's size:
-// the zstd encoder holds at most Concurrency blocks in flight (each with a
-// 4 MiB window), age one 64 KiB chunk; the local sink writes through, the
-// S3 sink (backup/s3sink) buffers PartSize × (Concurrency+1). Decoding caps
-// a zstd window at 64 MiB whatever the stream asks for.
+// with no temporary file and bounded memory whatever the part's size: the
+// zstd encoder keeps Config.Concurrency jobs (4 MiB each, 1 MiB window) in
+// flight, a stage between compression and encryption three 1 MiB buffers,
+// age one 64 KiB chunk; the local sink writes through, the S3 sink
+// (backup/s3sink) buffers PartSize × (Concurrency+1). Peak RSS measured
+// writing a 2 GiB part: 109 MiB with two compression goroutines, 34 MiB
+// with Concurrency 1; verifying it, 23 MiB. Decoding caps a zstd window at
+// 64 MiB whatever the stream asks for.
 //
 // Encryption is age (filippo.io/age): X25519 recipients, or a scrypt
 // passphrase (age allows a passphrase only as the sole recipient). A

@@ -45,12 +45,17 @@ func (c Compression) ext() string {
 	return ""
 }
 
-// Memory bound of the pipeline, per part being written: the zstd encoder
-// holds at most concurrency blocks in flight, each with its window
-// (zstdWindow) and block buffers; age holds one 64 KiB chunk; the sink's
-// own buffer comes on top (local: none; S3: PartSize × (Concurrency+1)).
-// Reading holds the decoder's window (zstdMaxWindow caps what a hostile or
-// corrupt stream may ask for) and zstdDecoders blocks.
+// Memory bound of the pipeline, per part being written, whatever its
+// size: the zstd encoder keeps Concurrency jobs of 4 × zstdWindow in
+// flight with their output (concurrent blocks; Concurrency 1 streams one
+// block at a time), the async stage asyncBuffers × asyncBufSize, age one
+// 64 KiB chunk; the sink's own buffer comes on top (local: none; S3:
+// PartSize × (Concurrency+1)). Measured on a 2 GiB part to a local
+// directory (TestPeakRSS): peak RSS 109 MiB with Concurrency 2, 34 MiB with
+// Concurrency 1 (Go heap in use 54 and 12 MiB; the rest is the collector's
+// headroom). Reading holds the decoder's window, capped at zstdMaxWindow
+// whatever a corrupt or hostile stream asks for, and zstdDecoders blocks:
+// 23 MiB peak RSS verifying the same part.
 const (
 	zstdWindow    = 1 << 20
 	zstdMaxWindow = 64 << 20
@@ -177,12 +182,14 @@ func newEncoder(ctx context.Context, dst io.Writer, c Compression, level, concur
 			zstd.WithConcurrentBlocks(concurrency > 1),
 		)
 		if err != nil {
+			e.abandon()
 			return nil, newErr(ErrInvalid, "compress", "", "", "%v", err)
 		}
 		e.comp, w = zw, zw
 	case Gzip:
 		gw, err := gzip.NewWriterLevel(w, level)
 		if err != nil {
+			e.abandon()
 			return nil, newErr(ErrInvalid, "compress", "", "", "%v", err)
 		}
 		e.comp, w = gw, gw

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,11 @@ import (
 
 func sinkFor(t testing.TB, srv testenv.S3Server, log *slog.Logger) *s3sink.Sink {
 	t.Helper()
-	s, err := s3sink.New(s3sink.Config{Bucket: srv.Bucket, Prefix: "lucid/", Endpoint: srv.Endpoint, Region: srv.Region,
+	// A client of the test's own, whose idle connections go with the test
+	// (goleak checks for their goroutines).
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(hc.CloseIdleConnections)
+	s, err := s3sink.New(s3sink.Config{HTTPClient: hc, Bucket: srv.Bucket, Prefix: "lucid/", Endpoint: srv.Endpoint, Region: srv.Region,
 		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, UsePathStyle: true, PartSize: 5 << 20, Concurrency: 2,
 		AbortTimeout: 5 * time.Second, Logger: log})
 	if err != nil {
