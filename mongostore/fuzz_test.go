@@ -2,6 +2,8 @@ package mongostore_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -232,6 +234,43 @@ func FuzzFilterRegex(f *testing.F) {
 		}
 		if literal && !re.MatchString(p) {
 			t.Fatalf("literal %q does not match itself", p)
+		}
+	})
+}
+
+// FuzzParseJSONSchema: whatever JSON comes in, ParseJSONSchema never
+// panics and fails only with ErrInvalid; an accepted schema renders to a
+// document that parses back to the same rendering, so what a service
+// loads is what the server and the client-side checks get.
+func FuzzParseJSONSchema(f *testing.F) {
+	for _, c := range []string{"users", "sessions", "blocks", "transactions", "trust_policies"} {
+		b, err := os.ReadFile(filepath.Join("lucidschema", c+".json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	for _, s := range []string{`{"$jsonSchema":{"bsonType":["string","null"]}}`, `{"enum":[1,"a",true,2.5]}`, `{"minLength":-1}`,
+		`{"items":[{}]}`, `{"oneOf":[]}`, `{"pattern":"(?=a)"}`, `{"properties":{"a":{"properties":{"b":{"maximum":1e300}}}}}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, js string) {
+		s, err := mongostore.ParseJSONSchema([]byte(js))
+		if err != nil {
+			if !errors.Is(err, mongostore.ErrInvalid) {
+				t.Fatalf("error not ErrInvalid: %v", err)
+			}
+			return
+		}
+		d1 := s.Document()
+		s2, err := mongostore.ParseJSONSchema(d1)
+		if err != nil {
+			t.Fatalf("rendering of an accepted schema refused: %v\n%v", err, d1)
+		}
+		b1, _ := bson.MarshalExtJSON(d1, true, false)
+		b2, _ := bson.MarshalExtJSON(s2.Document(), true, false)
+		if string(b1) != string(b2) {
+			t.Fatalf("round trip differs:\n%s\n%s", b1, b2)
 		}
 	})
 }

@@ -59,10 +59,12 @@ type JSONSchema struct {
 // Document renders s as a $jsonSchema document with keys in a fixed order,
 // so two renderings of equal schemas compare equal byte for byte.
 func (s *JSONSchema) Document() bson.D {
+	// Never nil: a nil bson.D encodes as null, and an empty schema (any
+	// value, like system_config's value) must reach the server as {}.
+	d := bson.D{}
 	if s == nil {
-		return bson.D{}
+		return d
 	}
-	var d bson.D
 	if len(s.BSONType) == 1 {
 		d = append(d, bson.E{Key: "bsonType", Value: s.BSONType[0]})
 	} else if len(s.BSONType) > 1 {

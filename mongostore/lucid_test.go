@@ -546,3 +546,22 @@ func stripNull(ts []string) []string {
 	}
 	return out
 }
+
+// TestValidatorsRenderAsSchemas: every validator of the registry renders
+// to a $jsonSchema document that reads back to itself; an empty schema
+// (system_config's value: any value) is {} — it was rendered as null,
+// which mongod refuses in properties and which never compared equal to the
+// validator the server stores.
+func TestValidatorsRenderAsSchemas(t *testing.T) {
+	for _, spec := range mongostore.LucidSchema().Collections() {
+		doc := spec.ValidatorDocument()
+		back, err := mongostore.ParseJSONSchema(doc)
+		if err != nil {
+			t.Errorf("%s: rendered validator does not read back: %v", spec.Name, err)
+			continue
+		}
+		if got, want := norm(docOf(t, back.Document()), true), norm(docOf(t, spec.Validator.Document()), true); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: round trip differs\n got %v\nwant %v", spec.Name, got, want)
+		}
+	}
+}
