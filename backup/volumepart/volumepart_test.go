@@ -14,6 +14,8 @@ import (
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/errkind"
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/volume"
 )
 
 func newManager(t testing.TB, dir string, comp backup.Compression) (*backup.Manager, *age.X25519Identity) {
@@ -206,4 +208,62 @@ func TestCheckerRefusesGarbage(t *testing.T) {
 	if err == nil {
 		t.Fatal("garbage parsed")
 	}
+}
+
+// Restore into managed volumes: a new empty one (its metadata file does not
+// make it "not empty"), and the original, replaced only when asked.
+func TestVolumeRestorerManaged(t *testing.T) {
+	ctx := context.Background()
+	vols, err := volume.New(volume.Config{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vols.Create(ctx, "chunks", lucidkeys.VolumeChunks, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeTree(t, v.Path, 1<<20)
+	want := withoutMeta(treeManifest(t, v.Path))
+	m, _ := newManager(t, t.TempDir(), backup.Zstd)
+	man, err := m.Backup(ctx, []backup.Part{volumepart.Part("chunks", v.Path)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := vols.Create(ctx, "scratch", lucidkeys.VolumeChunks, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx, man.ID, "chunks", volumepart.VolumeRestorer{Volumes: vols, Name: "scratch"}); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, want, withoutMeta(treeManifest(t, w.Path)))
+	// Into a plain Restorer over the new volume's directory: refused, it
+	// holds data now.
+	if _, err := m.Restore(ctx, man.ID, "chunks", volumepart.Restorer{Dir: w.Path}); !errors.Is(err, backup.ErrExists) {
+		t.Fatalf("restore over a full volume dir: %v", err)
+	}
+	// The original: refused, then replaced when asked; a file added since
+	// the backup is gone and the volume still opens.
+	os.WriteFile(filepath.Join(v.Path, "new-since"), []byte("x"), 0o644)
+	if _, err := m.Restore(ctx, man.ID, "chunks", volumepart.VolumeRestorer{Volumes: vols, Name: "chunks"}); !errors.Is(err, backup.ErrExists) {
+		t.Fatalf("restore over the live volume: %v", err)
+	}
+	if _, err := m.Restore(ctx, man.ID, "chunks", volumepart.VolumeRestorer{Volumes: vols, Name: "chunks", Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, want, withoutMeta(treeManifest(t, v.Path)))
+	if _, err := vols.Get(ctx, "chunks"); err != nil {
+		t.Fatalf("volume after restore: %v", err)
+	}
+}
+
+// withoutMeta drops the volume package's own files from a tree manifest.
+func withoutMeta(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, ".lucid-volume") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
