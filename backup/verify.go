@@ -171,6 +171,7 @@ func (m *Manager) readPart(ctx context.Context, op string, man *Manifest, p Part
 		return st, stored, plain, wrap(ctx, derr, op, id, p.Name)
 	}
 	dataErr := &readErr{r: d.out}
+	d.out = dataErr // finish reads the rest through it too
 	var out io.Reader = dataErr
 	if consume != nil {
 		st, err = consume(ctx, out)
@@ -179,11 +180,13 @@ func (m *Manager) readPart(ctx context.Context, op string, man *Manifest, p Part
 		err = d.finish()
 	}
 	if err != nil {
+		// The consumer's own failure (a full disk, a non-empty target) is
+		// returned as it is, without reading the rest of the object; a
+		// failure to decrypt or decompress is corruption (age authenticates
+		// every 64 KiB chunk, so intact bytes always decrypt with the key
+		// that opened the header).
 		if ctx.Err() != nil || srcErr.err != nil {
 			return st, stored, plain, wrap(ctx, err, op, id, p.Name)
-		}
-		if serr := storedBad(d); serr != nil {
-			return st, stored, plain, serr
 		}
 		if dataErr.err != nil {
 			return st, stored, plain, &Error{Op: op, Backup: id, Part: p.Name, Kind: ErrCorrupt, Msg: "does not decrypt or decompress", Err: dataErr.err}

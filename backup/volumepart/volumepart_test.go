@@ -177,6 +177,11 @@ func TestVolumeCorruption(t *testing.T) {
 			b[len(b)/3] ^= 1
 			os.WriteFile(p, b, 0o600)
 		}},
+		{"flip in the tar padding", func(p string) { // past the end-of-archive marker the tar reader stops at
+			b, _ := os.ReadFile(p)
+			b[len(b)-20] ^= 1
+			os.WriteFile(p, b, 0o600)
+		}},
 		{"truncate", func(p string) {
 			fi, _ := os.Stat(p)
 			os.Truncate(p, fi.Size()-1)
