@@ -147,6 +147,9 @@ func TestLucidFieldNames(t *testing.T) {
 		// transactions_schema.js
 		lucidkeys.EntityTransactions: {"tx_id", "tx_type", "sender", "timestamp", "status", "block_height", "block_hash",
 			"payload", "signature", "fee", "confirmations"},
+		// mongostore's manifests validator (the SDK's own collection)
+		lucidkeys.EntityManifests: {"manifest_id", "session_id", "user_id", "chunk_count", "total_size", "merkle_root",
+			"status", "anchor_tx_id", "encryption", "created_at"},
 	} {
 		m, _ := Mapping(entity)
 		props := m["properties"].(map[string]any)
@@ -155,7 +158,7 @@ func TestLucidFieldNames(t *testing.T) {
 				t.Errorf("%s: Lucid's %s is not mapped", entity, f)
 			}
 		}
-		for _, old := range []string{"producer", "duration_ms", "from", "to", "amount", "type", "memo"} {
+		for _, old := range []string{"producer", "duration_ms", "from", "to", "amount", "type", "memo", "anchored", "owner_id"} {
 			if props[old] != nil {
 				t.Errorf("%s still maps %s", entity, old)
 			}

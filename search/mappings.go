@@ -97,9 +97,13 @@ func Mapping(entity string) (map[string]any, bool) {
 		}
 	case lucidkeys.EntityManifests:
 		props = map[string]any{
+			// mongostore's manifests fields, with the same types ...
 			"manifest_id": fKeyword, "session_id": fKeyword, "user_id": fKeyword,
-			"file_name": fTextKW, "content_type": fKeyword, "created_at": fDate,
-			"chunk_count": fLong, "total_size": fLong, "merkle_root": fKeyword, "anchored": fBool,
+			"created_at": fDate, "chunk_count": fInt, "total_size": fLong,
+			"merkle_root": fKeyword, "status": fKeyword, "anchor_tx_id": fKeyword,
+			"encryption": fObject,
+			// ... and two for searching that only the index holds.
+			"file_name": fTextKW, "content_type": fKeyword,
 		}
 	case lucidkeys.EntityAuditLogs:
 		// Exactly mongostore's audit_logs fields.
