@@ -18,9 +18,14 @@
 //	LUCID_MONGO_URI=mongodb://127.0.0.1:27017/  (LUCID_MONGO_DATABASE, default lucid_quickstart)
 //	LUCID_REDIS_URL=redis://127.0.0.1:6379/0    (REDIS_URL is read when it is unset)
 //	LUCID_SEARCH_URL=http://127.0.0.1:9200      (comma-separated nodes; LUCID_SEARCH_INDEX_PREFIX, default quickstart-)
+//	LUCID_S3_BUCKET=lucid-backups               (an existing bucket: backups go there instead of the local directory;
+//	                                             LUCID_S3_ENDPOINT for an S3-compatible service, path-style,
+//	                                             LUCID_S3_REGION, LUCID_S3_ACCESS_KEY, LUCID_S3_SECRET_KEY,
+//	                                             LUCID_S3_PREFIX, default quickstart/)
 //
-// Volumes and backups always go under a temporary directory, which is
-// removed at the end. Every name the run writes carries a random run id, so
+// Volumes, and backups without LUCID_S3_BUCKET, go under a temporary
+// directory, which is removed at the end (a backup in S3 is deleted after it
+// was restored and compared). Every name the run writes carries a random run id, so
 // runs against the same servers never collide. It exits non-zero on any
 // failure.
 package main
@@ -43,6 +48,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/s3sink"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/errkind"
@@ -62,6 +68,12 @@ const (
 	envRedisFallback = cache.EnvURLFallback
 	envSearchURL     = "LUCID_SEARCH_URL"
 	envSearchPrefix  = "LUCID_SEARCH_INDEX_PREFIX"
+	envS3Bucket      = "LUCID_S3_BUCKET"
+	envS3Endpoint    = "LUCID_S3_ENDPOINT"
+	envS3Region      = "LUCID_S3_REGION"
+	envS3AccessKey   = "LUCID_S3_ACCESS_KEY"
+	envS3SecretKey   = "LUCID_S3_SECRET_KEY"
+	envS3Prefix      = "LUCID_S3_PREFIX"
 )
 
 func main() {
@@ -235,7 +247,29 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) (err erro
 	if err := agg.Register("volumes", vols, health.CheckOptions{}); err != nil {
 		return err
 	}
-	if err := backupStep(ctx, r, vol, filepath.Join(tmp, "backups"), filepath.Join(tmp, "scratch")); err != nil {
+	var sink backup.Sink
+	where = "local directory"
+	if bucket := getenv(envS3Bucket); bucket != "" {
+		prefix := getenv(envS3Prefix)
+		if prefix == "" {
+			prefix = "quickstart/"
+		}
+		s3, err := s3sink.New(s3sink.Config{
+			Bucket: bucket, Prefix: prefix, Endpoint: getenv(envS3Endpoint), Region: getenv(envS3Region),
+			AccessKey: getenv(envS3AccessKey), SecretKey: getenv(envS3SecretKey), UsePathStyle: getenv(envS3Endpoint) != "",
+		})
+		if err != nil {
+			return err
+		}
+		sink, where = s3, "S3 bucket "+bucket
+	} else {
+		local, err := backup.NewLocalSink(filepath.Join(tmp, "backups"))
+		if err != nil {
+			return err
+		}
+		sink = local
+	}
+	if err := backupStep(ctx, r, vol, sink, where, filepath.Join(tmp, "scratch")); err != nil {
 		return err
 	}
 
@@ -544,7 +578,7 @@ func volumeStep(ctx context.Context, r *report, root string) (volume.Manager, vo
 	return vols, v, nil
 }
 
-func backupStep(ctx context.Context, r *report, v volume.Volume, dir, scratch string) error {
+func backupStep(ctx context.Context, r *report, v volume.Volume, sink backup.Sink, where, scratch string) error {
 	t := time.Now()
 	// age X25519: the recipient encrypts, the identity (kept apart from the
 	// backups in a real deployment) decrypts.
@@ -552,7 +586,7 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, dir, scratch st
 	if err != nil {
 		return err
 	}
-	bk, err := backup.NewLocal(dir, backup.Config{
+	bk, err := backup.New(sink, backup.Config{
 		Recipients: []age.Recipient{id.Recipient()},
 		Identities: []age.Identity{id},
 		Checkers:   volumepart.Checkers(),
@@ -567,8 +601,8 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, dir, scratch st
 		return err
 	}
 	p, _ := m.Part(part)
-	r.line("backup", time.Since(t), "%s: part %s, %d entries, %s plain -> %s stored (%s, %s)",
-		m.ID, part, p.Records, humanBytes(p.Plain.Size), humanBytes(p.Stored.Size), p.Compression, p.Encryption)
+	r.line("backup", time.Since(t), "%s to the %s: part %s, %d entries, %s plain -> %s stored (%s, %s)",
+		m.ID, where, part, p.Records, humanBytes(p.Plain.Size), humanBytes(p.Stored.Size), p.Compression, p.Encryption)
 
 	t = time.Now()
 	rep, err := bk.Verify(ctx, m.ID)
@@ -595,6 +629,11 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, dir, scratch st
 	}
 	if !diff.OK() {
 		return fmt.Errorf("restore: the copy differs: added %v, removed %v, changed %v", diff.Added, diff.Removed, diff.Changed)
+	}
+	if _, local := sink.(*backup.LocalSink); !local {
+		if err := bk.Delete(ctx, m.ID); err != nil {
+			return err
+		}
 	}
 	r.line("restore", time.Since(t), "into a scratch directory; %d entries identical to the volume (SHA-256 manifests)", diff.Checked)
 	return nil

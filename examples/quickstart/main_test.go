@@ -57,6 +57,7 @@ func TestQuickstartEmbedded(t *testing.T) {
 		"logout:    session ended",
 		"[errkind not found]",
 		"[errkind aborted]",
+		"to the local directory",
 		"(zstd, age)",
 		"health:    up: mongodb up, cache up, volumes up",
 	} {
@@ -71,10 +72,16 @@ func TestQuickstartEmbedded(t *testing.T) {
 }
 
 // TestQuickstartConfigured points the quickstart at the real test servers:
-// MongoDB-wire, Redis and the search engine of testenv.
+// MongoDB-wire, Redis, the search engine and S3 of testenv.
 func TestQuickstartConfigured(t *testing.T) {
 	ns := testenv.Namespace(t)
+	s3 := testenv.S3(t)
 	env := map[string]string{
+		"LUCID_S3_BUCKET":           s3.Bucket,
+		"LUCID_S3_ENDPOINT":         s3.Endpoint,
+		"LUCID_S3_REGION":           s3.Region,
+		"LUCID_S3_ACCESS_KEY":       s3.AccessKey,
+		"LUCID_S3_SECRET_KEY":       s3.SecretKey,
 		"LUCID_MONGO_URI":           testenv.MongoURI(t),
 		"LUCID_MONGO_DATABASE":      ns,
 		"LUCID_REDIS_URL":           testenv.RedisURL(t),
@@ -87,6 +94,7 @@ func TestQuickstartConfigured(t *testing.T) {
 		"cache:     connected, Redis ",
 		"search:    ",
 		"'merkle proof' (fuzzy) found 2",
+		"to the S3 bucket " + s3.Bucket,
 		"health:    up: mongodb up, cache up, search up, volumes up",
 	} {
 		if !strings.Contains(s, want) {
