@@ -163,7 +163,37 @@ func newHandler(b cache.Backend, o Options) (http.Handler, error) {
 	mux.Handle("GET /livez", agg.LiveHandler())
 	mux.Handle("GET /readyz", agg.ReadyHandler())
 	mux.Handle("/", perIP(api))
-	return s.logRequests(mux), nil
+	return s.logRequests(jsonErrors(mux)), nil
+}
+
+// jsonErrors turns the plain-text errors of the standard library and of
+// cache.Middleware (404, 405, 429, 503) into this server's JSON errors, so
+// every error a client sees has one shape.
+func jsonErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&jsonErrorWriter{ResponseWriter: w}, r)
+	})
+}
+
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (w *jsonErrorWriter) WriteHeader(code int) {
+	if code >= 400 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.swallow = true
+		writeError(w.ResponseWriter, code, strings.ToLower(http.StatusText(code)))
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *jsonErrorWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 type ctxKey struct{}
