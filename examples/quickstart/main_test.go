@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 )
 
@@ -113,3 +116,29 @@ func TestQuickstartConfigured(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.M(m)) }
+
+// TestQuickstartFails: a server that cannot be reached fails the run (main
+// then exits 1) and no "ok" line is printed.
+func TestQuickstartFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err = run(ctx, &out, func(k string) string {
+		if k == "LUCID_REDIS_URL" {
+			return "redis://" + addr + "/0"
+		}
+		return ""
+	})
+	if err == nil || !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("run with Redis down: %v, want cache.ErrUnavailable\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "ok:") {
+		t.Errorf("output after a failure:\n%s\nerr: %v", out.String(), err)
+	}
+}
