@@ -73,7 +73,7 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := db.Close(ctx); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := db.Count(ctx, "users", nil); !errors.Is(err, mongostore.ErrClosed) {
+	if _, err := db.Count(ctx, "users", mongostore.All); !errors.Is(err, mongostore.ErrClosed) {
 		t.Errorf("Count after Close = %v, want ErrClosed", err)
 	}
 }
@@ -93,7 +93,7 @@ func TestCRUD(t *testing.T) {
 	if _, err := db.InsertMany(ctx, users, []any{goodDocs(6)[users], goodDocs(7)[users]}); err != nil {
 		t.Fatalf("InsertMany: %v", err)
 	}
-	n, err := db.Count(ctx, users, nil)
+	n, err := db.Count(ctx, users, mongostore.All)
 	if err != nil || n != 7 {
 		t.Fatalf("Count = %d, %v; want 7", n, err)
 	}
@@ -115,7 +115,7 @@ func TestCRUD(t *testing.T) {
 		UserID string `bson:"user_id"`
 		Email  string `bson:"email"`
 	}
-	err = db.Find(ctx, users, bson.D{}, &page, &mongostore.FindOptions{
+	err = db.Find(ctx, users, mongostore.All, &page, &mongostore.FindOptions{
 		Projection: bson.D{{Key: "user_id", Value: 1}, {Key: "_id", Value: 0}},
 		Sort:       bson.D{{Key: "user_id", Value: -1}}, Skip: 1, Limit: 3,
 	})
@@ -200,12 +200,12 @@ func TestCRUD(t *testing.T) {
 	if n, err := db.DeleteMany(ctx, users, bson.D{{Key: "status", Value: "suspended"}}); err != nil || n != 4 {
 		t.Fatalf("DeleteMany = %d, %v; want 4", n, err)
 	}
-	if n, _ := db.Count(ctx, users, nil); n != 3 {
+	if n, _ := db.Count(ctx, users, mongostore.All); n != 3 {
 		t.Errorf("Count after deletes = %d, want 3", n)
 	}
 
 	// Updates without operators are rejected before the server sees them.
-	if _, err := db.UpdateOne(ctx, users, bson.D{}, bson.D{{Key: "role", Value: "admin"}}); !errors.Is(err, mongostore.ErrInvalid) {
+	if _, err := db.UpdateOne(ctx, users, bson.D{{Key: "user_id", Value: "u_1"}}, bson.D{{Key: "role", Value: "admin"}}); !errors.Is(err, mongostore.ErrInvalid) {
 		t.Errorf("UpdateOne without operator = %v, want ErrInvalid", err)
 	}
 	if _, err := db.InsertOne(ctx, users, nil); !errors.Is(err, mongostore.ErrInvalid) {
@@ -230,7 +230,10 @@ type user struct {
 func TestTypedCollection(t *testing.T) {
 	ctx := ctxT(t)
 	db := connect(t, mongostore.Config{})
-	users := mongostore.NewCollection[user](db, lucidkeys.CollUsers)
+	users, err := mongostore.NewCollection[user](db, lucidkeys.CollUsers)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var in []user
 	for i := range 20 {
 		in = append(in, user{UserID: "u_" + fmtInt(i), Email: "u" + fmtInt(i) + "@example.com", Roles: []string{"User"}, Status: "active", CreatedAt: t0, UpdatedAt: t0})
@@ -248,12 +251,12 @@ func TestTypedCollection(t *testing.T) {
 	if _, err := users.FindOne(ctx, bson.D{{Key: "user_id", Value: "nope"}}, nil); !errors.Is(err, mongostore.ErrNotFound) {
 		t.Errorf("FindOne missing = %v", err)
 	}
-	all, err := users.Find(ctx, nil, &mongostore.FindOptions{Sort: bson.D{{Key: "user_id", Value: 1}}, Limit: 5})
+	all, err := users.Find(ctx, mongostore.All, &mongostore.FindOptions{Sort: bson.D{{Key: "user_id", Value: 1}}, Limit: 5})
 	if err != nil || len(all) != 5 {
 		t.Fatalf("Find = %d, %v", len(all), err)
 	}
 	n := 0
-	for v, err := range users.All(ctx, nil, &mongostore.FindOptions{BatchSize: 3}) {
+	for v, err := range users.All(ctx, mongostore.All, &mongostore.FindOptions{BatchSize: 3}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +295,7 @@ func TestTypedCollection(t *testing.T) {
 	if d, err := users.DeleteOne(ctx, bson.D{{Key: "user_id", Value: "u_x"}}); err != nil || d != 1 {
 		t.Errorf("DeleteOne = %d, %v", d, err)
 	}
-	if d, err := users.DeleteMany(ctx, bson.D{}); err != nil || d != 20 {
+	if d, err := users.DeleteMany(ctx, mongostore.All); err != nil || d != 20 {
 		t.Errorf("DeleteMany = %d, %v", d, err)
 	}
 	if users.Name() != lucidkeys.CollUsers || users.Raw() == nil {
@@ -429,7 +432,7 @@ func TestUnavailableAndReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	_, err := db.Count(ctx, "things", nil)
+	_, err := db.Count(ctx, "things", mongostore.All)
 	if !errors.Is(err, mongostore.ErrUnavailable) || errors.Is(err, mongostore.ErrNotFound) {
 		t.Fatalf("Count with server stopped = %v, want ErrUnavailable", err)
 	}
@@ -453,7 +456,7 @@ func waitReconnectCount(t *testing.T, db *mongostore.DB, coll lucidkeys.Collecti
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		n, err := db.Count(ctxT(t), coll, nil)
+		n, err := db.Count(ctxT(t), coll, mongostore.All)
 		if err == nil {
 			if n != want {
 				t.Errorf("Count(%s) after restart = %d, want %d (data kept)", coll, n, want)
@@ -487,12 +490,12 @@ func TestRetryIdempotentOnly(t *testing.T) {
 	// A cancelled ctx is never retried.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := db.Count(cctx, "things", nil); !errors.Is(err, context.Canceled) {
+	if _, err := db.Count(cctx, "things", mongostore.All); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Count with cancelled ctx = %v, want context.Canceled", err)
 	}
 	// A read and an idempotent write are retried until the server is back.
 	done := restartLater(srv)
-	n, err := db.Count(ctx, "things", nil)
+	n, err := db.Count(ctx, "things", mongostore.All)
 	<-done
 	if err != nil || n != 1 {
 		t.Fatalf("Count across restart = %d, %v; want retried to success", n, err)

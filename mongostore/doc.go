@@ -94,9 +94,17 @@
 //
 // # Untrusted input
 //
-// Filter builds filters from untrusted field names and values;
-// SanitizeFilter checks a whole filter document (for example from a request
-// body) against a fixed list of safe operators. $where, $function,
+// A nil or empty filter is refused with ErrInvalid by every call that takes
+// one, reads included; All is the explicit "every document". Documents over
+// MaxDocumentSize (16 MiB) and empty collection names are ErrInvalid before
+// anything is sent.
+//
+// Filter builds filters from untrusted field names and values: Filter.Eq
+// and its siblings refuse operator documents in values, so a login form's
+// {"$gt": ""} is ErrInjection. AllowListedFilter is a query language for
+// query endpoints: it checks a whole filter document (for example from a
+// search endpoint's body) against a fixed list of operators and lets
+// comparisons such as $ne and $gt through by design. $where, $function,
 // $accumulator, $expr, $regex, values that are documents with $-keys, and
 // regular-expression or JavaScript values (bson.Regex, bson.JavaScript,
 // bson.CodeWithScope, or their extended-JSON forms $regularExpression and

@@ -69,10 +69,24 @@ func ExampleFilter() {
 	// {"email":{"$eq":"a@example.com"},"status":{"$in":["active","pending_verification"]}} <nil>
 }
 
-func ExampleSanitizeFilter() {
-	_, err := mongostore.SanitizeFilter(bson.D{{Key: "$where", Value: "sleep(1000)"}})
+// A login form's values are compared for equality with Filter.Eq, which
+// refuses operators; AllowListedFilter is for query endpoints whose clients
+// may use comparisons, and lets {"$gt": ""} through by design.
+func ExampleAllowListedFilter_loginForm() {
+	password := any(bson.D{{Key: "$gt", Value: ""}}) // what an attacker posts
+	_, err := mongostore.NewFilter().Eq("email", "a@example.com").Eq("password_hash", password).Build()
+	fmt.Println(errors.Is(err, mongostore.ErrInjection))
+	_, err = mongostore.AllowListedFilter(bson.D{{Key: "email", Value: "a@example.com"}, {Key: "password_hash", Value: password}})
 	fmt.Println(err)
-	f, err := mongostore.SanitizeFilter(bson.D{{Key: "amount", Value: bson.D{{Key: "$gte", Value: 10}}}})
+	// Output:
+	// true
+	// <nil>
+}
+
+func ExampleAllowListedFilter() {
+	_, err := mongostore.AllowListedFilter(bson.D{{Key: "$where", Value: "sleep(1000)"}})
+	fmt.Println(err)
+	f, err := mongostore.AllowListedFilter(bson.D{{Key: "amount", Value: bson.D{{Key: "$gte", Value: 10}}}})
 	fmt.Println(f, err)
 	// Output:
 	// mongostore: operator injection: operator $where is not allowed in place of a field name
@@ -93,7 +107,10 @@ func ExampleCollection() {
 		log.Fatal(err)
 	}
 	defer db.Close(ctx)
-	sessions := mongostore.NewCollection[Session](db, lucidkeys.CollSessions)
+	sessions, err := mongostore.NewCollection[Session](db, lucidkeys.CollSessions)
+	if err != nil {
+		log.Fatal(err)
+	}
 	for s, err := range sessions.All(ctx, bson.D{{Key: "user_id", Value: "u1"}}, nil) {
 		if err != nil {
 			log.Fatal(err)

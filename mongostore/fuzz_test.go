@@ -14,10 +14,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// FuzzSanitizeFilter: whatever JSON comes in, SanitizeFilter never panics,
+// FuzzAllowListedFilter: whatever JSON comes in, AllowListedFilter never panics,
 // and an accepted filter holds no forbidden operator and no $-key outside
 // the allowed list, at any depth.
-func FuzzSanitizeFilter(f *testing.F) {
+func FuzzAllowListedFilter(f *testing.F) {
 	for _, s := range []string{
 		`{"email":"a@b.c"}`, `{"email":{"$ne":""}}`, `{"$where":"1"}`, `{"a":{"$gt":1,"$lt":5}}`,
 		`{"$or":[{"a":1},{"b":{"$in":[1,2]}}]}`, `{"a":{"$elemMatch":{"b":{"$expr":1}}}}`,
@@ -36,7 +36,7 @@ func FuzzSanitizeFilter(f *testing.F) {
 		if err := bson.UnmarshalExtJSON([]byte(js), false, &doc); err != nil {
 			return
 		}
-		out, err := mongostore.SanitizeFilter(doc)
+		out, err := mongostore.AllowListedFilter(doc)
 		if err != nil {
 			if !errors.Is(err, mongostore.ErrInvalid) {
 				t.Fatalf("error not ErrInvalid: %v", err)

@@ -276,7 +276,7 @@ func TestAdoptLucidDatabase(t *testing.T) {
 	// Every document reads and updates through the SDK.
 	for _, c := range lucidFive {
 		var docs []bson.M
-		if err := db.Find(ctx, c, bson.D{}, &docs, nil); err != nil || len(docs) != seeded[c] {
+		if err := db.Find(ctx, c, mongostore.All, &docs, nil); err != nil || len(docs) != seeded[c] {
 			t.Fatalf("%s: Find = %d docs, %v; want %d", c, len(docs), err, seeded[c])
 		}
 		for _, d := range docs {

@@ -29,7 +29,7 @@ func forbidden(op string) bool {
 	return false
 }
 
-// safeOperators are the query operators SanitizeFilter accepts from
+// safeOperators are the query operators AllowListedFilter accepts from
 // untrusted input: comparisons, set membership, existence and logic.
 var safeOperators = [...]string{"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$and", "$or", "$nor", "$not", "$size", "$all", "$elemMatch"}
 
@@ -385,18 +385,28 @@ func (f *Filter) Build() (bson.D, error) {
 	return f.d, nil
 }
 
-// SanitizeFilter checks a whole filter document from untrusted input (for
-// example decoded from a request's JSON) and returns it as bson.D. Field
-// names are checked with CheckField; operators are allowed only from a
-// fixed list of comparisons and logic ($eq $ne $gt $gte $lt $lte $in $nin
+// AllowListedFilter is an allow-listed query language for query endpoints:
+// it checks a whole filter document from untrusted input (for example
+// decoded from a search or admin endpoint's JSON) and returns it as bson.D.
+// It is not a sanitizer that makes any input harmless: it lets the caller's
+// client express comparisons, so {"email": {"$ne": null}, "password":
+// {"$gt": ""}} passes, by design, and matches every user. Values from a
+// login form, or anything meant to be compared for equality, go through
+// Filter.Eq and its siblings instead, which refuse operator documents in
+// values with ErrInjection.
+//
+// Field names are checked with CheckField; operators are allowed only from
+// a fixed list of comparisons and logic ($eq $ne $gt $gte $lt $lte $in $nin
 // $exists $and $or $nor $not $size $all $elemMatch); $where, $function,
 // $accumulator, $expr, $jsonSchema, $text, $regex and every other operator
 // are rejected with ErrInjection. Values are checked as CheckValue does:
 // regular expressions (a bson.Regex, as bson.UnmarshalExtJSON decodes
 // {"$regularExpression": ...} and raw BSON carries) and JavaScript are
 // rejected with ErrInjection, the deprecated and internal BSON types with
-// ErrInvalid; nesting is limited to 32 levels.
-func SanitizeFilter(filter any) (bson.D, error) {
+// ErrInvalid; nesting is limited to 32 levels. A nil filter returns an
+// empty bson.D, which every Store call refuses (pass All to mean every
+// document).
+func AllowListedFilter(filter any) (bson.D, error) {
 	if filter == nil {
 		return bson.D{}, nil
 	}

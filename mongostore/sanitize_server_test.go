@@ -14,7 +14,7 @@ import (
 
 // TestRegexAndJavaScriptRefusedOnServer (issue 18 §3) on the test server:
 // a regex that a request body carries as extended JSON matches a stored
-// secret by prefix when sent, so SanitizeFilter must refuse it; JavaScript
+// secret by prefix when sent, so AllowListedFilter must refuse it; JavaScript
 // in Filter.Eq makes FerretDB drop the connection (the SDK used to retry
 // that as Unavailable until its deadline), so the builder refuses it and
 // nothing is sent.
@@ -35,8 +35,8 @@ func TestRegexAndJavaScriptRefusedOnServer(t *testing.T) {
 	if n, err := raw.CountDocuments(ctx, decoded); err != nil || n != 1 {
 		t.Fatalf("unguarded {pw: /^s3/} = %d, %v; the server should match it", n, err)
 	}
-	if f, err := mongostore.SanitizeFilter(decoded); !errors.Is(err, mongostore.ErrInjection) {
-		t.Errorf("SanitizeFilter({pw: /^s3/}) = %v, %v; want ErrInjection", f, err)
+	if f, err := mongostore.AllowListedFilter(decoded); !errors.Is(err, mongostore.ErrInjection) {
+		t.Errorf("AllowListedFilter({pw: /^s3/}) = %v, %v; want ErrInjection", f, err)
 	}
 	if f, err := mongostore.NewFilter().In("email", bson.Regex{Pattern: ".*"}).Build(); !errors.Is(err, mongostore.ErrInjection) {
 		t.Errorf("Filter.In(email, /.*/) = %v, %v; want ErrInjection", f, err)

@@ -32,9 +32,9 @@ func TestInjectionAttempts(t *testing.T) {
 		{"logic", bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "a", Value: 1}}, bson.D{{Key: "b", Value: bson.D{{Key: "$in", Value: bson.A{1, 2}}}}}}}}, nil},
 		{"a $-string is a value", bson.D{{Key: "name", Value: "$where"}}, nil},
 	} {
-		_, err := mongostore.SanitizeFilter(c.filter)
+		_, err := mongostore.AllowListedFilter(c.filter)
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("SanitizeFilter %s: %v, want %v", c.name, err, c.want)
+			t.Errorf("AllowListedFilter %s: %v, want %v", c.name, err, c.want)
 		}
 	}
 
@@ -110,12 +110,12 @@ func TestRegexAndCodeValuesRefused(t *testing.T) {
 		{"string that looks like a regex", bson.D{{Key: "pw", Value: "/^s3/"}}, nil},
 		{"dates and ids", ext(`{"at":{"$gte":{"$date":"2026-01-01T00:00:00Z"}},"_id":{"$oid":"65f000000000000000000000"}}`), nil},
 	} {
-		_, err := mongostore.SanitizeFilter(c.filter)
+		_, err := mongostore.AllowListedFilter(c.filter)
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-			t.Errorf("SanitizeFilter %s: %v, want %v", c.name, err, c.want)
+			t.Errorf("AllowListedFilter %s: %v, want %v", c.name, err, c.want)
 		}
 		if errors.Is(c.want, mongostore.ErrInvalid) && !errors.Is(c.want, mongostore.ErrInjection) && errors.Is(err, mongostore.ErrInjection) {
-			t.Errorf("SanitizeFilter %s: %v, want plain ErrInvalid", c.name, err)
+			t.Errorf("AllowListedFilter %s: %v, want plain ErrInvalid", c.name, err)
 		}
 	}
 

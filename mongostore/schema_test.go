@@ -135,7 +135,7 @@ func TestEnsureSchemaIdempotentAndDrift(t *testing.T) {
 	} else if err != nil {
 		t.Errorf("no server validator: insert with client validation off = %v, want accepted", err)
 	}
-	if _, err := raw.DeleteMany(ctx, lucidkeys.CollUsers, bson.D{}); err != nil {
+	if _, err := raw.DeleteMany(ctx, lucidkeys.CollUsers, mongostore.All); err != nil {
 		t.Fatal(err)
 	}
 

@@ -16,9 +16,16 @@ import (
 // Store is the document store Lucid services program against. *DB
 // implements it. Collections are named by lucidkeys.Collection (an untyped
 // string constant such as "users" converts implicitly). Filters and updates
-// are trusted documents (bson.D, bson.M, structs); build filters from
-// untrusted input with Filter or SanitizeFilter. Writes to collections of
-// the schema registry are validated client-side first.
+// are trusted documents (bson.D, bson.M, structs, a *Filter); build filters
+// from untrusted input with Filter (equality and comparisons on values that
+// may not be operators) or, for query endpoints, AllowListedFilter. Writes
+// to collections of the schema registry are validated client-side first.
+//
+// Every call that takes a filter, reads included, refuses a nil or empty
+// one with ErrInvalid; All matches every document. One rule for all calls,
+// so a filter lost on the way (nil, a forgotten field, the nil bson.D of an
+// ignored Filter.Build error) never reads, updates or deletes a whole
+// collection. Documents and updates over MaxDocumentSize are ErrInvalid.
 type Store interface {
 	// InsertOne inserts doc and returns its _id.
 	InsertOne(ctx context.Context, coll lucidkeys.Collection, doc any) (any, error)
@@ -128,16 +135,12 @@ type BulkResult struct {
 	UpsertedIDs map[int64]any
 }
 
-func filterOrEmpty(f any) any {
-	if f == nil {
-		return bson.D{}
-	}
-	return f
-}
-
 func (d *DB) checkDoc(op string, coll lucidkeys.Collection, doc any) (bson.Raw, error) {
 	raw, err := toRaw(op, doc)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(op, raw); err != nil {
 		return nil, err
 	}
 	if !d.cfg.SkipValidation {
@@ -157,6 +160,11 @@ func (d *DB) checkUpdate(op string, coll lucidkeys.Collection, update any) (any,
 	if err != nil {
 		return nil, err
 	}
+	// The update's size bounds its $set payload, and a document set whole
+	// by $set larger than the limit can never be stored.
+	if err := checkSize(op, raw); err != nil {
+		return nil, err
+	}
 	if d.cfg.SkipValidation {
 		return raw, nil
 	}
@@ -170,6 +178,10 @@ func (d *DB) checkUpdate(op string, coll lucidkeys.Collection, update any) (any,
 // A duplicate key returns a *DuplicateError naming the index.
 func (d *DB) InsertOne(ctx context.Context, coll lucidkeys.Collection, doc any) (any, error) {
 	op := string(coll) + ".insertOne"
+	c, err := d.collFor(op, coll)
+	if err != nil {
+		return nil, err
+	}
 	raw, err := d.checkDoc(op, coll, doc)
 	if err != nil {
 		return nil, err
@@ -177,7 +189,7 @@ func (d *DB) InsertOne(ctx context.Context, coll lucidkeys.Collection, doc any) 
 	var res *mongo.InsertOneResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.coll(string(coll)).InsertOne(ctx, raw)
+		res, err = c.InsertOne(ctx, raw)
 		return err
 	})
 	if err != nil {
@@ -190,6 +202,10 @@ func (d *DB) InsertOne(ctx context.Context, coll lucidkeys.Collection, doc any) 
 // duplicate key the documents before the failing one are inserted.
 func (d *DB) InsertMany(ctx context.Context, coll lucidkeys.Collection, docs []any) ([]any, error) {
 	op := string(coll) + ".insertMany"
+	c, err := d.collFor(op, coll)
+	if err != nil {
+		return nil, err
+	}
 	if len(docs) == 0 {
 		return nil, invalidf(op, "no documents")
 	}
@@ -207,9 +223,9 @@ func (d *DB) InsertMany(ctx context.Context, coll lucidkeys.Collection, docs []a
 		raws[i], batch[i] = raw, raw
 	}
 	var res *mongo.InsertManyResult
-	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
+	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.coll(string(coll)).InsertMany(ctx, batch)
+		res, err = c.InsertMany(ctx, batch)
 		return err
 	})
 	if err != nil {
@@ -328,10 +344,14 @@ func (d *DB) findDupIndex(ctx context.Context, coll lucidkeys.Collection, doc bs
 // No match returns ErrNotFound. Transient errors are retried.
 func (d *DB) FindOne(ctx context.Context, coll lucidkeys.Collection, filter any, out any, opts *FindOptions) error {
 	op := string(coll) + ".findOne"
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return err
+	}
 	var raw bson.Raw
-	err := d.do(ctx, true, op, func(ctx context.Context) error {
+	err = d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		raw, err = d.coll(string(coll)).FindOne(ctx, filterOrEmpty(filter), opts.findOne()).Raw()
+		raw, err = c.FindOne(ctx, f, opts.findOne()).Raw()
 		return err
 	})
 	if err != nil {
@@ -347,8 +367,12 @@ func (d *DB) FindOne(ctx context.Context, coll lucidkeys.Collection, filter any,
 // slice. Use Stream for results that should not be held in memory at once.
 func (d *DB) Find(ctx context.Context, coll lucidkeys.Collection, filter any, out any, opts *FindOptions) error {
 	op := string(coll) + ".find"
-	err := d.do(ctx, true, op, func(ctx context.Context) error {
-		cur, err := d.coll(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return err
+	}
+	err = d.do(ctx, true, op, func(ctx context.Context) error {
+		cur, err := c.Find(ctx, f, opts.find())
 		if err != nil {
 			return err
 		}
@@ -383,10 +407,14 @@ func (d *DB) Stream(ctx context.Context, coll lucidkeys.Collection, filter any, 
 
 func (d *DB) cursor(ctx context.Context, coll lucidkeys.Collection, filter any, opts *FindOptions) (*mongo.Cursor, error) {
 	op := string(coll) + ".stream"
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return nil, err
+	}
 	var cur *mongo.Cursor
-	err := d.do(ctx, true, op, func(ctx context.Context) error {
+	err = d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		cur, err = d.coll(string(coll)).Find(ctx, filterOrEmpty(filter), opts.find())
+		cur, err = c.Find(ctx, f, opts.find())
 		return err
 	})
 	if err != nil {
@@ -449,27 +477,29 @@ func (d *DB) Upsert(ctx context.Context, coll lucidkeys.Collection, filter, upda
 
 func (d *DB) update(ctx context.Context, coll lucidkeys.Collection, name string, filter, update any, many, upsert bool) (UpdateResult, error) {
 	op := string(coll) + "." + name
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return UpdateResult{}, err
+	}
 	u, err := d.checkUpdate(op, coll, update)
 	if err != nil {
 		return UpdateResult{}, err
 	}
 	if upsert && !d.cfg.SkipValidation {
-		if err := d.checkUpsertRequired(op, coll, filter, u); err != nil {
+		if err := d.checkUpsertRequired(op, coll, f, u); err != nil {
 			return UpdateResult{}, err
 		}
 	}
-	c := d.coll(string(coll))
 	var res *mongo.UpdateResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		if many {
-			res, err = c.UpdateMany(ctx, filterOrEmpty(filter), u)
-		} else {
-			if upsert {
-				res, err = c.UpdateOne(ctx, filterOrEmpty(filter), u, options.UpdateOne().SetUpsert(true))
-			} else {
-				res, err = c.UpdateOne(ctx, filterOrEmpty(filter), u)
-			}
+		switch {
+		case many:
+			res, err = c.UpdateMany(ctx, f, u)
+		case upsert:
+			res, err = c.UpdateOne(ctx, f, u, options.UpdateOne().SetUpsert(true))
+		default:
+			res, err = c.UpdateOne(ctx, f, u)
 		}
 		return err
 	})
@@ -483,6 +513,10 @@ func (d *DB) update(ctx context.Context, coll lucidkeys.Collection, name string,
 // document matching filter with it.
 func (d *DB) ReplaceOne(ctx context.Context, coll lucidkeys.Collection, filter, doc any) (UpdateResult, error) {
 	op := string(coll) + ".replaceOne"
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return UpdateResult{}, err
+	}
 	raw, err := d.checkDoc(op, coll, doc)
 	if err != nil {
 		return UpdateResult{}, err
@@ -493,7 +527,7 @@ func (d *DB) ReplaceOne(ctx context.Context, coll lucidkeys.Collection, filter, 
 	var res *mongo.UpdateResult
 	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.coll(string(coll)).ReplaceOne(ctx, filterOrEmpty(filter), raw)
+		res, err = c.ReplaceOne(ctx, f, raw)
 		return err
 	})
 	if err != nil {
@@ -507,26 +541,26 @@ func (d *DB) DeleteOne(ctx context.Context, coll lucidkeys.Collection, filter an
 	return d.delete(ctx, coll, "deleteOne", filter, false)
 }
 
-// DeleteMany deletes every document matching filter. A nil filter is
-// rejected (ErrInvalid) so a missing filter never empties a collection;
-// pass bson.D{} to mean "all".
+// DeleteMany deletes every document matching filter. A nil or empty filter
+// is refused (ErrInvalid) so a missing filter never empties a collection;
+// pass All to mean every document.
 func (d *DB) DeleteMany(ctx context.Context, coll lucidkeys.Collection, filter any) (int64, error) {
 	return d.delete(ctx, coll, "deleteMany", filter, true)
 }
 
 func (d *DB) delete(ctx context.Context, coll lucidkeys.Collection, name string, filter any, many bool) (int64, error) {
 	op := string(coll) + "." + name
-	if filter == nil {
-		return 0, invalidf(op, "filter is nil; pass bson.D{} to match every document")
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return 0, err
 	}
-	c := d.coll(string(coll))
 	var res *mongo.DeleteResult
-	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
+	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
 		if many {
-			res, err = c.DeleteMany(ctx, filter)
+			res, err = c.DeleteMany(ctx, f)
 		} else {
-			res, err = c.DeleteOne(ctx, filter)
+			res, err = c.DeleteOne(ctx, f)
 		}
 		return err
 	})
@@ -536,13 +570,17 @@ func (d *DB) delete(ctx context.Context, coll lucidkeys.Collection, name string,
 	return res.DeletedCount, nil
 }
 
-// Count counts the documents matching filter (nil: all).
+// Count counts the documents matching filter (All: every document).
 func (d *DB) Count(ctx context.Context, coll lucidkeys.Collection, filter any) (int64, error) {
 	op := string(coll) + ".count"
+	c, f, err := d.target(op, coll, filter)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := d.do(ctx, true, op, func(ctx context.Context) error {
+	err = d.do(ctx, true, op, func(ctx context.Context) error {
 		var err error
-		n, err = d.coll(string(coll)).CountDocuments(ctx, filterOrEmpty(filter))
+		n, err = c.CountDocuments(ctx, f)
 		return err
 	})
 	return n, d.mapErr(op, string(coll), err)
@@ -553,6 +591,10 @@ func (d *DB) Count(ctx context.Context, coll lucidkeys.Collection, filter any) (
 // them in one round trip, in order when ordered is set.
 func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []mongo.WriteModel, ordered bool) (BulkResult, error) {
 	op := string(coll) + ".bulkWrite"
+	c, err := d.collFor(op, coll)
+	if err != nil {
+		return BulkResult{}, err
+	}
 	if len(models) == 0 {
 		return BulkResult{}, invalidf(op, "no write models")
 	}
@@ -569,15 +611,24 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 			}
 		case *mongo.ReplaceOneModel:
 			var raw bson.Raw
-			raw, err = d.checkDoc(op, coll, x.Replacement)
+			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
+				raw, err = d.checkDoc(op, coll, x.Replacement)
+			}
 			if err == nil {
 				x.Replacement = raw
 			}
 		case *mongo.UpdateOneModel:
-			x.Update, err = d.checkUpdate(op, coll, x.Update)
+			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
+				x.Update, err = d.checkUpdate(op, coll, x.Update)
+			}
 		case *mongo.UpdateManyModel:
-			x.Update, err = d.checkUpdate(op, coll, x.Update)
-		case *mongo.DeleteOneModel, *mongo.DeleteManyModel:
+			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
+				x.Update, err = d.checkUpdate(op, coll, x.Update)
+			}
+		case *mongo.DeleteOneModel:
+			x.Filter, err = checkFilter(op, x.Filter)
+		case *mongo.DeleteManyModel:
+			x.Filter, err = checkFilter(op, x.Filter)
 		case nil:
 			err = invalidf(op, "model %d is nil", i)
 		}
@@ -586,9 +637,9 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 		}
 	}
 	var res *mongo.BulkWriteResult
-	err := d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
+	err = d.do(ctx, isIdempotent(ctx), op, func(ctx context.Context) error {
 		var err error
-		res, err = d.coll(string(coll)).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(ordered))
+		res, err = c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(ordered))
 		return err
 	})
 	if err != nil {
@@ -617,11 +668,15 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 // $merge are retried on transient errors.
 func (d *DB) Aggregate(ctx context.Context, coll lucidkeys.Collection, pipeline any, out any) error {
 	op := string(coll) + ".aggregate"
+	c, err := d.collFor(op, coll)
+	if err != nil {
+		return err
+	}
 	if pipeline == nil {
 		return invalidf(op, "pipeline is nil")
 	}
-	err := d.do(ctx, readOnlyPipeline(pipeline), op, func(ctx context.Context) error {
-		cur, err := d.coll(string(coll)).Aggregate(ctx, pipeline)
+	err = d.do(ctx, readOnlyPipeline(pipeline), op, func(ctx context.Context) error {
+		cur, err := c.Aggregate(ctx, pipeline)
 		if err != nil {
 			return err
 		}

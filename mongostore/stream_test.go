@@ -62,7 +62,7 @@ func TestStream100kBoundedMemory(t *testing.T) {
 	count := 0
 	var last int64 = -1
 	start = time.Now()
-	for doc, err := range db.Stream(ctx, "stream", nil, &mongostore.FindOptions{BatchSize: 1000}) {
+	for doc, err := range db.Stream(ctx, "stream", mongostore.All, &mongostore.FindOptions{BatchSize: 1000}) {
 		if err != nil {
 			t.Fatalf("Stream after %d: %v", count, err)
 		}
@@ -98,7 +98,7 @@ func TestStreamCtxCancelMidCursor(t *testing.T) {
 	defer cancel()
 	got := 0
 	var last error
-	for _, err := range db.Stream(cctx, "stream", nil, &mongostore.FindOptions{BatchSize: 10}) {
+	for _, err := range db.Stream(cctx, "stream", mongostore.All, &mongostore.FindOptions{BatchSize: 10}) {
 		if err != nil {
 			last = err
 			break
@@ -122,7 +122,11 @@ func TestStreamCtxCancelMidCursor(t *testing.T) {
 	}
 	got = 0
 	last = nil
-	for _, err := range mongostore.NewCollection[doc](db, "stream").All(cctx2, nil, &mongostore.FindOptions{BatchSize: 10}) {
+	docs, err := mongostore.NewCollection[doc](db, "stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range docs.All(cctx2, mongostore.All, &mongostore.FindOptions{BatchSize: 10}) {
 		if err != nil {
 			last = err
 			break
@@ -144,7 +148,7 @@ func TestServerStoppedMidStream(t *testing.T) {
 	fill(t, db, "stream", 3000)
 	got := 0
 	var last error
-	for _, err := range db.Stream(ctx, "stream", nil, &mongostore.FindOptions{BatchSize: 100}) {
+	for _, err := range db.Stream(ctx, "stream", mongostore.All, &mongostore.FindOptions{BatchSize: 100}) {
 		if err != nil {
 			last = err
 			break
@@ -201,7 +205,7 @@ func TestConcurrentWriters(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	n, err := db.Count(ctx, lucidkeys.CollSessions, nil)
+	n, err := db.Count(ctx, lucidkeys.CollSessions, mongostore.All)
 	if err != nil || n != writers*each+1 {
 		t.Errorf("Count = %d, %v; want %d", n, err, writers*each+1)
 	}
