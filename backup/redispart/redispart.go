@@ -1,0 +1,535 @@
+// Package redispart backs up and restores Redis (single node or Cluster) as
+// parts of a backup, in the RDB format Redis itself loads.
+//
+// The Source scans every master with SCAN, reads each key with DUMP and
+// PTTL (pipelined in batches) and writes a valid RDB file: the header of the
+// RDB version the servers' DUMP payloads carry, SELECTDB 0, each key with
+// its absolute expiry (EXPIRETIME_MS), type and value bytes taken as they
+// are from the DUMP payload (its CRC-64 checked and its trailer stripped),
+// EOF and the CRC-64 trailer. redis-check-rdb accepts the part, and Redis
+// loads it with standard tools alone:
+//
+//	age -d -i key.txt redis.rdb.zst.age | zstd -d > dump.rdb
+//	redis-server --dir . --dbfilename dump.rdb
+//
+// The Restorer reads any RDB file — this package's parts, `redis-cli --rdb`,
+// a server's BGSAVE dump.rdb, or Lucid's Python service's gzipped
+// dump.rdb.gz (gzip is detected by its magic) — and splits it into keys
+// without decoding their values: only the length of each encoding is parsed
+// (strings plain, integer and LZF; lists as linked lists, ziplists,
+// quicklists and listpacks; sets, intsets and listpacks; sorted sets and
+// their ziplists/listpacks; hashes and their zipmaps/ziplists/listpacks;
+// streams of all three layouts with consumer groups). Each key becomes a
+// DUMP payload again and is written with RESTORE ... REPLACE ABSTTL into a
+// running server, no restart needed. Module values, module aux data and
+// RDB versions above MaxRDBVersion are refused with ErrUnsupported naming
+// them.
+//
+// The package is apart from backup so that importing backup links no
+// Redis client.
+package redispart
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/backup"
+)
+
+// Kind is the part kind this package writes ("redis"), the key of its
+// Checker in backup.Config.Checkers.
+const Kind = "redis"
+
+// Format names the part's format ("rdb", also the object's extension).
+// The part's FormatVersion is the RDB version it was written in.
+const Format = "rdb"
+
+// Meta keys the Source records.
+const (
+	MetaMasters = "masters" // how many masters were scanned
+	MetaMatch   = "match"   // the SCAN MATCH pattern, when not every key
+)
+
+// DefaultBatch is the SCAN COUNT and the number of keys per pipeline when
+// Source.Batch or Restorer.Batch is 0.
+const DefaultBatch = 256
+
+// emptyVersion is the RDB version of a part with no key (no DUMP payload
+// to take it from): 9, which Redis 5 and later load.
+const emptyVersion = 9
+
+var (
+	_ backup.Source   = (*Source)(nil)
+	_ backup.Restorer = Restorer{}
+	_ backup.Checker  = Checker{}
+)
+
+// Source is a Redis keyspace as a part: every key of the client's
+// database on a single node, or of every master of a Cluster.
+type Source struct {
+	// Client is the server: a *redis.Client (single node, Sentinel
+	// failover client) or a *redis.ClusterClient, whose masters are each
+	// scanned. cache.Client.Redis returns one.
+	Client redis.UniversalClient
+	// Match is the SCAN MATCH pattern (default: every key).
+	Match string
+	// Batch is the SCAN COUNT and the keys per DUMP/PTTL pipeline
+	// (default DefaultBatch).
+	Batch int
+	// Now is the clock that turns PTTL into absolute expiries (default
+	// time.Now).
+	Now func() time.Time
+
+	once sync.Once
+	info backup.SourceInfo
+}
+
+// Part returns a backup.Part named name for c's keyspace.
+func Part(name string, c redis.UniversalClient) backup.Part {
+	return backup.Part{Name: name, Source: &Source{Client: c}}
+}
+
+// Checkers returns the Config.Checkers entry of this kind, to merge with
+// others' (or use as is).
+func Checkers() map[string]backup.Checker { return map[string]backup.Checker{Kind: Checker{}} }
+
+// Describe implements backup.Source. The format version is the RDB version
+// of the servers' DUMP payloads, so Describe asks a master for one (it
+// falls back to 0, unknown, when none answers; Stream then fails anyway).
+func (s *Source) Describe() backup.SourceInfo {
+	s.once.Do(func() {
+		s.info = backup.SourceInfo{Kind: Kind, Format: Format, Source: "Redis", Meta: map[string]string{}}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		nodes, err := s.masters(ctx)
+		if err != nil || len(nodes) == 0 {
+			return
+		}
+		s.info.Meta[MetaMasters] = strconv.Itoa(len(nodes))
+		if s.Match != "" {
+			s.info.Meta[MetaMatch] = s.Match
+		}
+		if info, err := nodes[0].Info(ctx, "server").Result(); err == nil {
+			s.info.SourceVersion = infoField(info, "redis_version")
+		}
+		v := 0
+		for _, n := range nodes {
+			nv, err := s.probeVersion(ctx, n)
+			if err != nil {
+				return
+			}
+			v = max(v, nv)
+		}
+		if v == 0 {
+			v = emptyVersion
+		}
+		s.info.FormatVersion = v
+	})
+	return s.info
+}
+
+func infoField(info, name string) string {
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// probeVersion returns the RDB version of a master's DUMP payloads (0 when
+// it holds no key): DUMP of the first key SCAN finds.
+func (s *Source) probeVersion(ctx context.Context, n redis.Cmdable) (int, error) {
+	var cursor uint64
+	for {
+		keys, next, err := n.Scan(ctx, cursor, s.Match, int64(s.batch())).Result()
+		if err != nil {
+			return 0, err
+		}
+		for _, k := range keys {
+			p, err := n.Dump(ctx, k).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			_, _, v, err := splitDump([]byte(p))
+			if err != nil {
+				return 0, err
+			}
+			return v, nil
+		}
+		if cursor = next; cursor == 0 {
+			return 0, nil
+		}
+	}
+}
+
+func (s *Source) batch() int {
+	if s.Batch > 0 {
+		return s.Batch
+	}
+	return DefaultBatch
+}
+
+func (s *Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// masters returns the clients to scan: each master of a Cluster, or the
+// client itself.
+func (s *Source) masters(ctx context.Context) ([]redis.Cmdable, error) {
+	switch c := s.Client.(type) {
+	case nil:
+		return nil, &backup.Error{Op: "redis part", Kind: backup.ErrInvalid, Msg: "no client"}
+	case *redis.ClusterClient:
+		var mu sync.Mutex
+		var nodes []redis.Cmdable
+		err := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			nodes = append(nodes, n)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nodes, nil
+	case *redis.Ring:
+		return nil, &backup.Error{Op: "redis part", Kind: backup.ErrInvalid, Msg: "a Ring has no single keyspace to back up"}
+	default:
+		return []redis.Cmdable{c}, nil
+	}
+}
+
+// Stream implements backup.Source: the RDB file of every master's keys.
+// A key that expires or is deleted between SCAN and DUMP is left out; a
+// server that stops answering fails the part.
+func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
+	info := s.Describe()
+	nodes, err := s.masters(ctx)
+	if err != nil {
+		return backup.Stats{}, err
+	}
+	if info.FormatVersion == 0 {
+		return backup.Stats{}, &backup.Error{Op: "redis part", Msg: "no master answered"}
+	}
+	rw := newRDBWriter(w)
+	rw.header(info.FormatVersion, map[string]string{"redis-ver": info.SourceVersion, "lucid-data": "redispart"})
+	st := backup.Stats{Counts: map[string]int64{}}
+	for _, n := range nodes {
+		if err := s.streamNode(ctx, n, info.FormatVersion, rw, &st); err != nil {
+			return backup.Stats{}, err
+		}
+	}
+	if err := rw.finish(); err != nil {
+		return backup.Stats{}, err
+	}
+	return st, nil
+}
+
+func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, version int, rw *rdbWriter, st *backup.Stats) error {
+	var cursor uint64
+	for {
+		keys, next, err := n.Scan(ctx, cursor, s.Match, int64(s.batch())).Result()
+		if err != nil {
+			return err
+		}
+		for len(keys) > 0 {
+			batch := keys[:min(len(keys), s.batch())]
+			keys = keys[len(batch):]
+			if err := s.dumpBatch(ctx, n, batch, version, rw, st); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return rw.err
+		}
+	}
+}
+
+func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, version int, rw *rdbWriter, st *backup.Stats) error {
+	dumps := make([]*redis.StringCmd, len(keys))
+	ttls := make([]*redis.DurationCmd, len(keys))
+	now := s.now()
+	_, err := n.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			dumps[i] = p.Dump(ctx, k)
+			ttls[i] = p.PTTL(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for i, k := range keys {
+		raw, err := dumps[i].Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue // gone since SCAN
+		}
+		if err != nil {
+			return err
+		}
+		ttl, err := ttls[i].Result()
+		if err != nil {
+			return err
+		}
+		if ttl == -2 {
+			continue // expired or deleted after DUMP
+		}
+		t, value, v, err := splitDump(raw)
+		if err != nil {
+			return &backup.Error{Op: "redis part", Kind: backup.ErrCorrupt, Msg: "key " + strconv.Quote(k), Err: err}
+		}
+		if v > version {
+			return &backup.Error{Op: "redis part", Kind: backup.ErrUnsupported,
+				Msg: fmt.Sprintf("key %q has RDB version %d, the part was started at %d (servers upgraded mid-backup?)", k, v, version)}
+		}
+		var exp int64
+		if ttl > 0 {
+			exp = now.Add(ttl).UnixMilli()
+			st.Counts["expires"]++
+		}
+		rw.key([]byte(k), t, value, exp)
+		st.Records++
+		st.Counts[typeName(t)]++
+	}
+	return rw.err
+}
+
+// Checker parses a Redis part for backup.Manager.Verify: every key's
+// encoding is walked, the file's checksum checked, keys counted by type
+// as the Source counted them; nothing is written.
+type Checker struct{}
+
+// Check implements backup.Checker.
+func (Checker) Check(ctx context.Context, _ backup.PartManifest, r io.Reader) (backup.Stats, error) {
+	return Count(ctx, r)
+}
+
+// Count parses an RDB file (gzipped or not) and counts its keys: Records
+// is every key, Counts holds the keys by type ("string", "list", "set",
+// "zset", "hash", "stream") and "expires", the keys with an expiry.
+func Count(ctx context.Context, r io.Reader) (backup.Stats, error) {
+	f, closeFn, err := open(r, false)
+	if err != nil {
+		return backup.Stats{}, err
+	}
+	defer closeFn()
+	st := backup.Stats{Counts: map[string]int64{}}
+	for {
+		if err := ctx.Err(); err != nil {
+			return backup.Stats{}, err
+		}
+		k, err := f.next()
+		if err == io.EOF {
+			return st, nil
+		}
+		if err != nil {
+			return backup.Stats{}, rdbError("check", err)
+		}
+		st.Records++
+		st.Counts[typeName(k.Type)]++
+		if k.ExpireMS > 0 {
+			st.Counts["expires"]++
+		}
+	}
+}
+
+// rdbError classifies a parse error: ErrUnsupported for what this package
+// cannot read, ErrCorrupt for malformed data, the cause as is otherwise.
+func rdbError(op string, err error) error {
+	var fe *formatError
+	if errors.As(err, &fe) {
+		kind := backup.ErrCorrupt
+		if fe.unsupported {
+			kind = backup.ErrUnsupported
+		}
+		return &backup.Error{Op: op, Kind: kind, Msg: "redis part", Err: err}
+	}
+	var ge error = gzip.ErrHeader
+	if errors.Is(err, ge) || errors.Is(err, gzip.ErrChecksum) {
+		return &backup.Error{Op: op, Kind: backup.ErrCorrupt, Msg: "redis part: gzip", Err: err}
+	}
+	return err
+}
+
+// open starts reading an RDB, through gzip when it starts with gzip's magic.
+func open(r io.Reader, capture bool) (*rdbFile, func(), error) {
+	var magic [2]byte
+	n, err := io.ReadFull(r, magic[:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, nil, err
+	}
+	r = io.MultiReader(bytes.NewReader(magic[:n]), r)
+	closeFn := func() {}
+	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, rdbError("restore", err)
+		}
+		r, closeFn = z, func() { _ = z.Close() }
+	}
+	f, err := openRDB(r, capture)
+	if err != nil {
+		closeFn()
+		return nil, nil, rdbError("restore", err)
+	}
+	return f, closeFn, nil
+}
+
+// Restorer writes the keys of an RDB file into a running Redis with
+// RESTORE key ttl payload REPLACE ABSTTL, in pipelined batches.
+//
+// Keys are restored as they are parsed, so a file that turns out bad
+// midway (a truncated or corrupt part, an unsupported type or module value,
+// a checksum mismatch at the end) fails the restore with the error and the
+// Stats of what was written before it — never success. For all or nothing,
+// run Count (or backup.Manager.Verify with Checkers) first, or restore into
+// a scratch server.
+type Restorer struct {
+	// Client is the target: a single node (its selected database; the
+	// file's SELECTDB numbers are ignored) or a Cluster, which routes
+	// each key to its slot's master.
+	Client redis.UniversalClient
+	// Prefix restores only the keys that start with it (default: all).
+	Prefix string
+	// Rename, when set, replaces Prefix at the start of each restored key
+	// ("lucid:" with Prefix "lucid:" and Rename "scratch:").
+	Rename string
+	// Batch is the keys per RESTORE pipeline (default DefaultBatch; a
+	// pipeline is also sent once it holds 8 MiB).
+	Batch int
+	// Now is the clock deciding which keys have already expired (default
+	// time.Now).
+	Now func() time.Time
+}
+
+// RestoreStats is what RestoreRDB read and wrote.
+type RestoreStats struct {
+	// File counts the keys of the file as Count does (every key, by
+	// type, and "expires"), what a part's manifest records.
+	File backup.Stats
+	// Restored is the keys written, Expired those skipped because their
+	// expiry had passed, Filtered those Prefix left out.
+	Restored, Expired, Filtered int64
+}
+
+// Restore implements backup.Restorer. It returns the file's counts, which
+// backup.Manager.Restore compares with the manifest; RestoreRDB also tells
+// how many keys were written and skipped.
+func (r Restorer) Restore(ctx context.Context, _ backup.PartManifest, in io.Reader) (backup.Stats, error) {
+	rs, err := r.RestoreRDB(ctx, in)
+	return rs.File, err
+}
+
+// RestoreRDB restores the RDB file (or gzipped RDB file) read from in.
+func (r Restorer) RestoreRDB(ctx context.Context, in io.Reader) (RestoreStats, error) {
+	rs := RestoreStats{File: backup.Stats{Counts: map[string]int64{}}}
+	st := &rs.File
+	if r.Client == nil {
+		return rs, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "redis part: no client"}
+	}
+	if r.Rename != "" && r.Prefix == "" {
+		return rs, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "redis part: Rename without Prefix"}
+	}
+	f, closeFn, err := open(in, true)
+	if err != nil {
+		return rs, err
+	}
+	defer closeFn()
+	limit := r.Batch
+	if limit <= 0 {
+		limit = DefaultBatch
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	type item struct {
+		key     string
+		typ     byte
+		ttl     int64
+		payload []byte
+	}
+	var batch []item
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		cmds := make([]*redis.Cmd, len(batch))
+		_, err := r.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, it := range batch {
+				cmds[i] = p.Do(ctx, "restore", it.key, it.ttl, it.payload, "replace", "absttl")
+			}
+			return nil
+		})
+		for i, c := range cmds {
+			if c.Err() != nil {
+				return &backup.Error{Op: "restore", Msg: "redis part: RESTORE " + strconv.Quote(batch[i].key), Err: c.Err()}
+			}
+			rs.Restored++
+		}
+		if err != nil {
+			return err
+		}
+		batch, size = batch[:0], 0
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return rs, err
+		}
+		k, err := f.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return rs, rdbError("restore", err)
+		}
+		st.Records++
+		st.Counts[typeName(k.Type)]++
+		if k.ExpireMS > 0 {
+			st.Counts["expires"]++
+		}
+		name := string(k.Key)
+		if !strings.HasPrefix(name, r.Prefix) {
+			rs.Filtered++
+			continue
+		}
+		if r.Rename != "" {
+			name = r.Rename + name[len(r.Prefix):]
+		}
+		if k.ExpireMS > 0 && k.ExpireMS <= now().UnixMilli() {
+			rs.Expired++
+			continue
+		}
+		p := dumpPayload(k.Type, k.Value, f.Version)
+		batch = append(batch, item{key: name, typ: k.Type, ttl: k.ExpireMS, payload: p})
+		size += len(p)
+		if len(batch) >= limit || size >= 8<<20 {
+			if err := flush(); err != nil {
+				return rs, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return rs, err
+	}
+	return rs, nil
+}

@@ -1,0 +1,393 @@
+//go:build !lucidfuzz
+
+package redispart_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/redispart"
+	"github.com/HamiGames/lucid-data/internal/testenv"
+)
+
+// fill writes one key of every type and encoding Redis 7.0 writes under
+// prefix, some with TTLs, and returns their names.
+func fill(t testing.TB, c redis.UniversalClient, prefix string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	do := func(key string, args ...any) {
+		t.Helper()
+		if err := c.Do(ctx, args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args[:2], err)
+		}
+		keys = append(keys, key)
+	}
+	k := func(s string) string { return prefix + s }
+	do(k("str:int"), "set", k("str:int"), "123456")
+	do(k("str:neg"), "set", k("str:neg"), "-7")
+	do(k("str:short"), "set", k("str:short"), "hello", "px", 3600_000)
+	do(k("str:long"), "set", k("str:long"), strings.Repeat("abcdefgh", 40))
+	do(k("str:bin"), "set", k("str:bin"), string([]byte{0, 1, 2, 0xff, 0xfe, '\n'}), "px", 7200_000)
+	do(k(strings.Repeat("long-key-name-", 4)), "set", k(strings.Repeat("long-key-name-", 4)), "v")
+	do(k("list:small"), "rpush", k("list:small"), "a", "b", "1", "2")
+	big := []any{"rpush", k("list:big")}
+	for i := range 3000 {
+		big = append(big, fmt.Sprintf("element-%d-%s", i, strings.Repeat("x", i%50)))
+	}
+	do(k("list:big"), big...)
+	do(k("set:int"), "sadd", k("set:int"), 1, 2, 3, 100000)
+	do(k("set:str"), "sadd", k("set:str"), "a", "b", "c")
+	bigset := []any{"sadd", k("set:big")}
+	for i := range 1000 {
+		bigset = append(bigset, "member-"+strconv.Itoa(i))
+	}
+	do(k("set:big"), bigset...)
+	if err := c.PExpire(ctx, k("set:big"), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	do(k("zset:small"), "zadd", k("zset:small"), 1.5, "a", -2, "b", "inf", "c")
+	bigz := []any{"zadd", k("zset:big")}
+	for i := range 500 {
+		bigz = append(bigz, float64(i)/3, "m"+strconv.Itoa(i))
+	}
+	do(k("zset:big"), bigz...)
+	do(k("hash:small"), "hset", k("hash:small"), "f1", "v1", "f2", "22")
+	bigh := []any{"hset", k("hash:big")}
+	for i := range 600 {
+		bigh = append(bigh, "field"+strconv.Itoa(i), strings.Repeat("v", i%90))
+	}
+	do(k("hash:big"), bigh...)
+	for i := range 20 {
+		if err := c.XAdd(ctx, &redis.XAddArgs{Stream: k("stream"), Values: []any{"n", i, "s", "payload"}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys = append(keys, k("stream"))
+	if err := c.XGroupCreate(ctx, k("stream"), "g1", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g1", Consumer: "c1", Streams: []string{k("stream"), ">"}, Count: 5}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.XDel(ctx, k("stream"), "0-1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PExpire(ctx, k("stream"), 90*time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+type item struct {
+	dump string
+	ttl  time.Duration
+}
+
+func snapshot(t testing.TB, c redis.UniversalClient, keys []string) map[string]item {
+	t.Helper()
+	ctx := context.Background()
+	m := map[string]item{}
+	for _, k := range keys {
+		d, err := c.Dump(ctx, k).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A hash table's DUMP follows its iteration order, which a reload
+		// may change: compare those by content and encoding.
+		enc := c.ObjectEncoding(ctx, k).Val()
+		if enc == "hashtable" {
+			switch c.Type(ctx, k).Val() {
+			case "set":
+				m := c.SMembers(ctx, k).Val()
+				sort.Strings(m)
+				d = enc + " set " + strings.Join(m, "\x00")
+			case "hash":
+				h := c.HGetAll(ctx, k).Val()
+				var kv []string
+				for f, v := range h {
+					kv = append(kv, f+"="+v)
+				}
+				sort.Strings(kv)
+				d = enc + " hash " + strings.Join(kv, "\x00")
+			}
+		}
+		ttl, err := c.PTTL(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[k] = item{d, ttl}
+	}
+	return m
+}
+
+// same compares two snapshots key by key: DUMP payloads equal, TTLs both
+// absent or within a minute (the expiry is absolute; only time passes).
+func same(t testing.TB, want, got map[string]item, rename func(string) string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d keys, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		g, ok := got[rename(k)]
+		if !ok {
+			t.Errorf("key %q missing", rename(k))
+			continue
+		}
+		if g.dump != w.dump {
+			t.Errorf("key %q: value differs", k)
+		}
+		if (w.ttl < 0) != (g.ttl < 0) || (w.ttl-g.ttl).Abs() > time.Minute {
+			t.Errorf("key %q: ttl %v, want %v", k, g.ttl, w.ttl)
+		}
+	}
+}
+
+func rename(ns, to string) func(string) string {
+	return func(k string) string { return to + strings.TrimPrefix(k, ns) }
+}
+
+func plainManager(t testing.TB, dir string) *backup.Manager {
+	t.Helper()
+	m, err := backup.NewLocal(dir, backup.Config{Compression: backup.None, Plaintext: true, Checkers: redispart.Checkers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// loadServer starts a private redis-server on the RDB file path and
+// returns a client of it.
+func loadServer(t testing.TB, path string) *redis.Client {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", filepath.Dir(path), "--dbfilename", filepath.Base(path), "--protected-mode", "no")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return c
+		}
+		select {
+		case <-done:
+			t.Fatalf("redis-server exited on %s: %s", path, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s: %v\n%s", path, err, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func checkRDB(t testing.TB, path string) {
+	t.Helper()
+	out, err := exec.Command("redis-check-rdb", path).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("RDB looks OK")) {
+		t.Fatalf("redis-check-rdb %s: %v\n%s", path, err, out)
+	}
+}
+
+// TestSourceLoadsInRedis backs up every type from a single node and the
+// Cluster, checks the part with redis-check-rdb, loads it in a
+// redis-server and compares key by key, then restores the single node's
+// part into the Cluster under a renamed prefix.
+func TestSourceLoadsInRedis(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []string{"single", "cluster"} {
+		t.Run(mode, func(t *testing.T) {
+			var c redis.UniversalClient
+			if mode == "single" {
+				c = testenv.Redis(t)
+			} else {
+				c = testenv.RedisCluster(t)
+			}
+			ns := testenv.Namespace(t) + ":"
+			keys := fill(t, c, ns)
+			want := snapshot(t, c, keys)
+			if len(want) != len(keys) {
+				t.Fatalf("%d keys written, %d read", len(keys), len(want))
+			}
+			dir := t.TempDir()
+			m := plainManager(t, dir)
+			man, err := m.Backup(ctx, []backup.Part{{Name: "redis", Source: &redispart.Source{Client: c, Match: ns + "*", Batch: 7}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := man.Parts[0]
+			if p.Kind != "redis" || p.Format != "rdb" || p.FormatVersion != 10 || p.Records != int64(len(keys)) ||
+				p.Counts["stream"] != 1 || p.Counts["expires"] != 4 || p.Counts["string"] != 6 {
+				t.Fatalf("part %+v", p)
+			}
+			if rep, err := m.Verify(ctx, man.ID); err != nil || !rep.Parts[0].Parsed || rep.Parts[0].Stats.Records != p.Records {
+				t.Fatalf("verify %+v %v", rep, err)
+			}
+			path := filepath.Join(dir, man.ID, p.Object)
+			checkRDB(t, path)
+			loaded := loadServer(t, path)
+			same(t, want, snapshot(t, loaded, keys), func(k string) string { return k })
+			if n := loaded.DBSize(ctx).Val(); n != int64(len(keys)) {
+				t.Errorf("loaded server holds %d keys, want %d", n, len(keys))
+			}
+
+			// Restore into the Cluster under another prefix.
+			cl := testenv.RedisCluster(t)
+			to := testenv.Namespace(t) + "-restored:"
+			st, err := m.Restore(ctx, man.ID, "redis", redispart.Restorer{Client: cl, Prefix: ns, Rename: to, Batch: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Records != int64(len(keys)) {
+				t.Fatalf("restored %+v", st)
+			}
+			var renamed []string
+			for _, k := range keys {
+				renamed = append(renamed, rename(ns, to)(k))
+			}
+			same(t, want, snapshot(t, cl, renamed), rename(ns, to))
+		})
+	}
+}
+
+// TestRestoreBGSAVE restores a real server's SAVE dump.rdb, plain and
+// gzipped as Lucid's Python service stores it, into a private server.
+func TestRestoreBGSAVE(t *testing.T) {
+	ctx := context.Background()
+	src := testenv.StartRedis(t)
+	sc := redis.NewClient(&redis.Options{Addr: src.Addr()})
+	defer sc.Close()
+	keys := fill(t, sc, "")
+	for _, k := range []string{"12345", "-99", "7"} { // int-encoded key names
+		if err := sc.Set(ctx, k, k+"-value", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if err := sc.Set(ctx, "gone", "soon", 50*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Do(ctx, "function", "load", "#!lua name=lucidtest\nredis.register_function('f', function() return 1 end)").Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := snapshot(t, sc, keys)
+	if err := sc.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dir := sc.ConfigGet(ctx, "dir").Val()["dir"]
+	raw, err := os.ReadFile(filepath.Join(dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+
+	st, err := redispart.Count(ctx, bytes.NewReader(raw))
+	if err != nil || st.Records != int64(len(keys))+1 {
+		t.Fatalf("count %+v %v", st, err)
+	}
+	for name, data := range map[string][]byte{"dump.rdb": raw, "dump.rdb.gz": gz.Bytes()} {
+		t.Run(name, func(t *testing.T) {
+			dst := testenv.StartRedis(t)
+			dc := redis.NewClient(&redis.Options{Addr: dst.Addr()})
+			defer dc.Close()
+			// The expiring key is skipped whether or not the save caught it.
+			st, err := redispart.Restorer{Client: dc, Now: func() time.Time { return time.Now().Add(time.Second) }}.RestoreRDB(ctx, bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Restored != int64(len(keys)) || st.File.Records < int64(len(keys)) {
+				t.Fatalf("restored %+v", st)
+			}
+			same(t, want, snapshot(t, dc, keys), func(k string) string { return k })
+			if n := dc.DBSize(ctx).Val(); n != int64(len(keys)) {
+				t.Fatalf("%d keys", n)
+			}
+		})
+	}
+	// Keys whose expiry has passed are skipped.
+	dst := testenv.StartRedis(t)
+	dc := redis.NewClient(&redis.Options{Addr: dst.Addr()})
+	defer dc.Close()
+	rs, err := redispart.Restorer{Client: dc, Prefix: "str:", Now: func() time.Time { return time.Now().Add(3 * time.Hour) }}.RestoreRDB(ctx, bytes.NewReader(raw))
+	if err != nil || rs.Restored != 3 || rs.Expired != 2 || rs.Filtered != rs.File.Records-5 {
+		t.Fatalf("restore with a late clock: %+v %v", rs, err)
+	}
+}
+
+// TestSourceStoppedMidBackup stops the server during the part: the backup
+// fails, no manifest is written and nothing is listed.
+func TestSourceStoppedMidBackup(t *testing.T) {
+	ctx := context.Background()
+	p := testenv.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
+	defer c.Close()
+	for i := range 200 {
+		if err := c.Set(ctx, "k"+strconv.Itoa(i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	src := &redispart.Source{Client: c, Batch: 5, Now: func() time.Time {
+		if calls++; calls == 3 {
+			p.Stop()
+		}
+		return time.Now()
+	}}
+	dir := t.TempDir()
+	m := plainManager(t, dir)
+	if _, err := m.Backup(ctx, []backup.Part{{Name: "redis", Source: src}}, nil); err == nil {
+		t.Fatal("backup succeeded with its server stopped")
+	}
+	if l, err := m.List(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("list %v %v", l, err)
+	}
+	if inc, err := m.Incomplete(ctx); err != nil || len(inc) != 0 {
+		t.Fatalf("incomplete %v %v", inc, err)
+	}
+}
