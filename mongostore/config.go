@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HamiGames/lucid-data/lucidkeys"
@@ -128,6 +129,7 @@ type DB struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool // set when Close starts: every later call is ErrClosed
 
 	featMu sync.Mutex
 	feat   *Features
@@ -178,14 +180,14 @@ func Connect(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
-		return nil, d.mapErr("connect", "", err)
+		return nil, d.mapErr(ctx, "connect", "", err)
 	}
 	d.client = client
 	d.db = client.Database(dbName)
 	if err := client.Ping(ctx, nil); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
-		err = d.mapErr("connect", "", err)
-		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
+		err = d.mapErr(ctx, "connect", "", err)
+		if ctx.Err() == nil && !errors.Is(err, ErrUnavailable) {
 			err = &Error{Kind: ErrUnavailable, Op: "connect", Err: err}
 		}
 		return nil, err
@@ -352,12 +354,17 @@ func RedactURI(uri string) string {
 	return uri[:i+3] + user + rest[at:]
 }
 
-// Close disconnects the client. It is idempotent: later calls return the
-// first call's result.
+// Close disconnects the client, waiting within ctx for operations in
+// flight to return their connections (then closing them anyway). It is
+// idempotent: later calls return the first call's result. Every other call
+// after Close fails with ErrClosed (kind errkind.Closed), Check reports
+// Down. Close takes a ctx, unlike io.Closer, because the driver's
+// disconnect waits for connections in use and only ctx bounds that wait.
 func (d *DB) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
+		d.closed.Store(true)
 		if err := d.client.Disconnect(ctx); err != nil {
-			d.closeErr = d.mapErr("close", "", err)
+			d.closeErr = d.mapErr(ctx, "close", "", err)
 		}
 	})
 	return d.closeErr

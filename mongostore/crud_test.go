@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HamiGames/lucid-data/errkind"
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/mongostore"
@@ -428,6 +430,7 @@ func TestUnavailableAndReconnect(t *testing.T) {
 	ctx := ctxT(t)
 	srv := testenv.StartMongo(t)
 	db := connect(t, mongostore.Config{URI: srv.URI(), ServerSelectionTimeout: 500 * time.Millisecond, Retry: mongostore.RetryPolicy{MaxAttempts: 1}})
+	timed := connect(t, mongostore.Config{URI: srv.URI(), Timeout: 150 * time.Millisecond, ServerSelectionTimeout: 5 * time.Second, Retry: mongostore.RetryPolicy{MaxAttempts: 1}})
 	if _, err := db.InsertOne(ctx, "things", bson.D{{Key: "n", Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -442,6 +445,26 @@ func TestUnavailableAndReconnect(t *testing.T) {
 	}
 	if _, err := db.Health(ctx); !errors.Is(err, mongostore.ErrUnavailable) {
 		t.Fatalf("Health with server stopped = %v", err)
+	}
+	if err := db.Ping(ctx); !errors.Is(err, mongostore.ErrUnavailable) || errkind.Of(err) != errkind.Unavailable {
+		t.Errorf("Ping with server stopped = %v (kind %v), want ErrUnavailable", err, errkind.Of(err))
+	}
+	if r := db.Check(ctx); r.Status != health.Down || !errors.Is(r.Err, mongostore.ErrUnavailable) {
+		t.Errorf("Check with server stopped = %+v, want Down", r)
+	}
+	// The caller's deadline passing while the driver waits for a server is
+	// the caller's deadline, not ErrUnavailable (it was ErrUnavailable).
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err = db.Count(short, "things", mongostore.All)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mongostore.ErrUnavailable) || errkind.Of(err) != errkind.DeadlineExceeded {
+		t.Errorf("Count past the caller's deadline = %v (kind %v), want DeadlineExceeded", err, errkind.Of(err))
+	}
+	// The SDK's own Config.Timeout running out while ctx is live is
+	// ErrUnavailable, not the caller's DeadlineExceeded.
+	_, err = timed.Count(ctx, "things", mongostore.All)
+	if !errors.Is(err, mongostore.ErrUnavailable) || errkind.Of(err) != errkind.Unavailable || ctx.Err() != nil {
+		t.Errorf("Count past Config.Timeout = %v (kind %v), want ErrUnavailable", err, errkind.Of(err))
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -116,7 +116,7 @@ func (d *DB) inspect(ctx context.Context) (map[lucidkeys.Collection]*collState, 
 	out := map[lucidkeys.Collection]*collState{}
 	cur, err := d.db.ListCollections(ctx, bson.D{})
 	if err != nil {
-		return nil, d.mapErr("listCollections", "", err)
+		return nil, d.mapErr(ctx, "listCollections", "", err)
 	}
 	var colls []struct {
 		Name    string `bson:"name"`
@@ -126,17 +126,17 @@ func (d *DB) inspect(ctx context.Context) (map[lucidkeys.Collection]*collState, 
 		} `bson:"options"`
 	}
 	if err := cur.All(ctx, &colls); err != nil {
-		return nil, d.mapErr("listCollections", "", err)
+		return nil, d.mapErr(ctx, "listCollections", "", err)
 	}
 	for _, c := range colls {
 		st := &collState{exists: true, validator: c.Options.Validator, validationLevel: c.Options.ValidationLevel, indexes: map[string]existingIndex{}}
 		icur, err := d.coll(c.Name).Indexes().List(ctx)
 		if err != nil {
-			return nil, d.mapErr(c.Name+".listIndexes", c.Name, err)
+			return nil, d.mapErr(ctx, c.Name+".listIndexes", c.Name, err)
 		}
 		var idx []existingIndex
 		if err := icur.All(ctx, &idx); err != nil {
-			return nil, d.mapErr(c.Name+".listIndexes", c.Name, err)
+			return nil, d.mapErr(ctx, c.Name+".listIndexes", c.Name, err)
 		}
 		for _, ix := range idx {
 			st.indexes[ix.Name] = ix
@@ -436,7 +436,7 @@ func (d *DB) EnsureSchemaWith(ctx context.Context, o EnsureOptions) (SchemaRepor
 		op := string(name) + ".ensureSchema"
 		st := state[name]
 		fail := func(kind, item string, err error) {
-			add(SchemaItem{Collection: name, Kind: kind, Name: item, Action: ActionFailed, Err: d.mapErr(op, string(name), err)})
+			add(SchemaItem{Collection: name, Kind: kind, Name: item, Action: ActionFailed, Err: d.mapErr(ctx, op, string(name), err)})
 		}
 		withValidator := spec.Validator != nil && f.Validators
 		if st == nil {
@@ -536,7 +536,7 @@ func (d *DB) EnsureSchemaWith(ctx context.Context, o EnsureOptions) (SchemaRepor
 				switch {
 				case isUnsupportedErr(err):
 					add(SchemaItem{Collection: name, Kind: KindIndex, Name: ix.Name, Action: ActionUnsupported,
-						Err: d.mapErr(op, string(name), err)})
+						Err: d.mapErr(ctx, op, string(name), err)})
 				case hasCode(err, []int{codeIndexOptionsConflict, codeIndexKeySpecsConflict}):
 					// Another client created a conflicting index meanwhile:
 					// a conflict, not a failure, as if it had been there.
@@ -704,11 +704,11 @@ func (d *DB) ListIndexes(ctx context.Context, coll lucidkeys.Collection) ([]Inde
 		if hasCode(err, []int{codeNamespaceNotFound}) {
 			return nil, nil
 		}
-		return nil, d.mapErr(op, string(coll), err)
+		return nil, d.mapErr(ctx, op, string(coll), err)
 	}
 	var idx []existingIndex
 	if err := cur.All(ctx, &idx); err != nil {
-		return nil, d.mapErr(op, string(coll), err)
+		return nil, d.mapErr(ctx, op, string(coll), err)
 	}
 	out := make([]IndexInfo, 0, len(idx))
 	for _, h := range idx {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/HamiGames/lucid-data/errkind"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -16,39 +17,51 @@ import (
 // Sentinel errors. Every error this package returns starts with
 // "mongostore:" and wraps at most one of these together with the driver's
 // error, so errors.Is(err, ErrDuplicate) and errors.As(err, &mongo.WriteException{})
-// both work. A caller can always tell bad input (ErrInvalid, ErrValidation)
-// from missing data (ErrNotFound) from a server it cannot reach
-// (ErrUnavailable).
+// both work. Each sentinel has an errkind kind (errkind.Of(err), or
+// errors.Is(err, errkind.NotFound)), shared with the SDK's other packages.
+// A caller can always tell bad input (ErrInvalid, ErrValidation) from
+// missing data (ErrNotFound) from a server it cannot reach
+// (ErrUnavailable). A caller's own cancelled or expired ctx is reported as
+// that ctx's error (context.Canceled, context.DeadlineExceeded; errkind
+// Canceled, DeadlineExceeded), never as ErrUnavailable; Config.Timeout and
+// ServerSelectionTimeout running out while ctx is live are ErrUnavailable.
 var (
 	// ErrNotFound: no document matched (FindOne, a typed FindOne, ...).
-	ErrNotFound = errors.New("mongostore: not found")
+	// Kind NotFound.
+	ErrNotFound = errkind.New(errkind.NotFound, "mongostore: not found")
 	// ErrDuplicate: a unique index rejected the write. The error is a
-	// *DuplicateError naming the index.
-	ErrDuplicate = errors.New("mongostore: duplicate key")
+	// *DuplicateError naming the index. Kind AlreadyExists.
+	ErrDuplicate = errkind.New(errkind.AlreadyExists, "mongostore: duplicate key")
 	// ErrValidation: a document broke the collection's schema, checked
 	// client-side or by the server's validator. The error is a
-	// *ValidationError naming the field and the rule.
-	ErrValidation = errors.New("mongostore: validation failed")
+	// *ValidationError naming the field and the rule. Kind InvalidArgument.
+	ErrValidation = errkind.New(errkind.InvalidArgument, "mongostore: validation failed")
 	// ErrUnavailable: the server could not be reached or did not answer in
-	// time (server selection, network errors, timeouts, not primary,
-	// shutting down). Such errors are transient; see Config.Retry.
-	ErrUnavailable = errors.New("mongostore: server unavailable")
+	// time (server selection, network errors, Config.Timeout, not primary,
+	// shutting down). Such errors are transient; see Config.Retry. Kind
+	// Unavailable.
+	ErrUnavailable = errkind.New(errkind.Unavailable, "mongostore: server unavailable")
 	// ErrUnsupported: the server lacks a feature (validators, TTL or text
 	// indexes, transactions, change streams, sharding on a non-mongos, ...).
-	ErrUnsupported = errors.New("mongostore: unsupported by the server")
-	// ErrInvalid: the caller's input is malformed (bad filter, bad update,
-	// bad option, unknown collection for a helper that needs a known one).
-	ErrInvalid = errors.New("mongostore: invalid input")
+	// Kind Unimplemented.
+	ErrUnsupported = errkind.New(errkind.Unimplemented, "mongostore: unsupported by the server")
+	// ErrInvalid: the caller's input is malformed (bad or empty filter, bad
+	// update, bad option, a document over MaxDocumentSize, unknown
+	// collection for a helper that needs a known one). Kind InvalidArgument.
+	ErrInvalid = errkind.New(errkind.InvalidArgument, "mongostore: invalid input")
 	// ErrInjection: untrusted input carried a MongoDB operator ($-prefixed
 	// key, $where, $function, $accumulator, $expr, ...). It wraps
-	// ErrInvalid, so errors.Is(err, ErrInvalid) holds too.
-	ErrInjection error = &childErr{msg: "mongostore: operator injection", parent: ErrInvalid}
-	// ErrClosed: the DB was closed; operations after Close return it.
-	ErrClosed = errors.New("mongostore: closed")
+	// ErrInvalid, so errors.Is(err, ErrInvalid) holds too. Kind
+	// InvalidArgument.
+	ErrInjection = errkind.NewChild(ErrInvalid, "mongostore: operator injection")
+	// ErrClosed: the DB was closed; every call after Close returns it. Kind
+	// Closed.
+	ErrClosed = errkind.New(errkind.Closed, "mongostore: closed")
 )
 
 // Error is the error type for failures that map to a sentinel: Kind is one
-// of the sentinels above (or nil), Op names the operation (for example
+// of the sentinels above, the caller's ctx error (context.Canceled or
+// context.DeadlineExceeded) or nil; Op names the operation (for example
 // "users.insertOne"), Err is the driver's error.
 type Error struct {
 	Kind error
@@ -124,8 +137,13 @@ func (e *DuplicateError) Error() string {
 	return s
 }
 
-// Is reports ErrDuplicate.
-func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
+// Is reports ErrDuplicate and its kind, errkind.AlreadyExists.
+func (e *DuplicateError) Is(target error) bool {
+	return target == ErrDuplicate || target == errkind.AlreadyExists
+}
+
+// Kind returns errkind.AlreadyExists.
+func (e *DuplicateError) Kind() errkind.Kind { return errkind.AlreadyExists }
 
 // Unwrap returns the driver's error.
 func (e *DuplicateError) Unwrap() error { return e.Err }
@@ -165,8 +183,13 @@ func (e *ValidationError) Error() string {
 	return s
 }
 
-// Is reports ErrValidation.
-func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+// Is reports ErrValidation and its kind, errkind.InvalidArgument.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrValidation || target == errkind.InvalidArgument
+}
+
+// Kind returns errkind.InvalidArgument.
+func (e *ValidationError) Kind() errkind.Kind { return errkind.InvalidArgument }
 
 // Unwrap returns the driver's error, if any.
 func (e *ValidationError) Unwrap() error { return e.Err }
@@ -425,9 +448,26 @@ func join(prefix, s string) string {
 // mapErr is the one place driver errors become this package's errors. op
 // names the operation ("users.insertOne"); coll the collection, if any. It
 // never re-wraps an error that is already ours.
-func (d *DB) mapErr(op, coll string, err error) error {
+//
+// The caller's ctx decides first: once ctx is done, any failure is ctx's
+// error (the driver may report it as a network error, a server selection
+// timeout or a timeout-labelled command error, all of which would otherwise
+// read as ErrUnavailable). A context deadline while ctx is live is the
+// driver's own (Config.Timeout): ErrUnavailable, with the context error cut
+// from the chain so that errkind.Of says Unavailable, not DeadlineExceeded.
+func (d *DB) mapErr(ctx context.Context, op, coll string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ctx != nil && ctx.Err() != nil {
+		var me *Error
+		if errors.As(err, &me) && (me.Kind == context.Canceled || me.Kind == context.DeadlineExceeded) {
+			return err
+		}
+		if d != nil {
+			err = d.redactErr(err)
+		}
+		return &Error{Kind: ctx.Err(), Op: op, Err: err}
 	}
 	var me *Error
 	var de *DuplicateError
@@ -442,7 +482,10 @@ func (d *DB) mapErr(op, coll string, err error) error {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return &Error{Kind: ErrNotFound, Op: op, Err: err}
 	case errors.Is(err, context.Canceled):
-		return &Error{Op: op, Err: err}
+		// A ctx the driver derived (not the caller's) was cancelled.
+		return &Error{Kind: ErrUnavailable, Op: op, Err: errors.New(err.Error())}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: ErrUnavailable, Op: op, Msg: "operation timed out", Err: errors.New(err.Error())}
 	case errors.Is(err, mongo.ErrClientDisconnected):
 		return &Error{Kind: ErrClosed, Op: op, Err: err}
 	case sqliteUniqueRe.MatchString(err.Error()):
@@ -494,12 +537,3 @@ func invalidf(op, format string, args ...any) error {
 func injectionf(format string, args ...any) error {
 	return &Error{Kind: ErrInjection, Msg: fmt.Sprintf(format, args...)}
 }
-
-// childErr is a sentinel that also matches its parent sentinel.
-type childErr struct {
-	msg    string
-	parent error
-}
-
-func (c *childErr) Error() string { return c.msg }
-func (c *childErr) Unwrap() error { return c.parent }

@@ -34,7 +34,7 @@ func TestClassifyServerReplies(t *testing.T) {
 		if !isTransient(err) {
 			t.Errorf("isTransient(%v) = false", err)
 		}
-		if m := d.mapErr("op", "c", err); !errors.Is(m, ErrUnavailable) {
+		if m := d.mapErr(context.Background(), "op", "c", err); !errors.Is(m, ErrUnavailable) {
 			t.Errorf("mapErr(%v) = %v, want ErrUnavailable", err, m)
 		}
 	}
@@ -52,11 +52,11 @@ func TestClassifyServerReplies(t *testing.T) {
 		codeNotImplemented: ErrUnsupported, codeCommandNotFound: ErrUnsupported, codeChangeStreamNotSupported: ErrUnsupported,
 		codeBadValue: ErrInvalid, codeDollarPrefixedField: ErrInvalid, codeNamespaceNotFound: ErrNotFound,
 	} {
-		if m := d.mapErr("op", "c", mongo.CommandError{Code: int32(code)}); !errors.Is(m, want) {
+		if m := d.mapErr(context.Background(), "op", "c", mongo.CommandError{Code: int32(code)}); !errors.Is(m, want) {
 			t.Errorf("code %d: %v, want %v", code, m, want)
 		}
 	}
-	if m := d.mapErr("op", "c", mongo.ErrClientDisconnected); !errors.Is(m, ErrClosed) {
+	if m := d.mapErr(context.Background(), "op", "c", mongo.ErrClientDisconnected); !errors.Is(m, ErrClosed) {
 		t.Errorf("disconnected: %v", m)
 	}
 
@@ -64,7 +64,7 @@ func TestClassifyServerReplies(t *testing.T) {
 	dup := mongo.WriteException{WriteErrors: mongo.WriteErrors{{Code: 11000,
 		Message: `E11000 duplicate key error collection: lucid.users index: users_email_unique dup key: { email: "a@b.c" }`}}}
 	var de *DuplicateError
-	if m := d.mapErr("users.insertOne", "users", dup); !errors.As(m, &de) || de.Index != "users_email_unique" || de.Key != `{ email: "a@b.c" }` {
+	if m := d.mapErr(context.Background(), "users.insertOne", "users", dup); !errors.As(m, &de) || de.Index != "users_email_unique" || de.Key != `{ email: "a@b.c" }` {
 		t.Errorf("dup: %v (%+v)", m, de)
 	}
 	// MongoDB 5+ validation report (errInfo.details).
@@ -80,23 +80,23 @@ func TestClassifyServerReplies(t *testing.T) {
 	}})
 	vwe := mongo.WriteException{WriteErrors: mongo.WriteErrors{{Code: codeDocumentValidation, Message: "Document failed validation", Details: details}}}
 	var ve *ValidationError
-	if m := d.mapErr("users.insertOne", "users", vwe); !errors.As(m, &ve) || ve.Field != "email" || ve.Rule != "pattern" || !ve.Server {
+	if m := d.mapErr(context.Background(), "users.insertOne", "users", vwe); !errors.As(m, &ve) || ve.Field != "email" || ve.Rule != "pattern" || !ve.Server {
 		t.Errorf("validation: %v (%+v)", m, ve)
 	}
 	details, _ = bson.Marshal(bson.M{"details": bson.M{"operatorName": "$jsonSchema", "schemaRulesNotSatisfied": bson.A{
 		bson.M{"operatorName": "required", "specifiedAs": bson.M{"required": bson.A{"email"}}, "missingProperties": bson.A{"email"}}}}})
 	vwe.WriteErrors[0].Details = details
-	if m := d.mapErr("users.insertOne", "users", vwe); !errors.As(m, &ve) || ve.Field != "email" || ve.Rule != "required" {
+	if m := d.mapErr(context.Background(), "users.insertOne", "users", vwe); !errors.As(m, &ve) || ve.Field != "email" || ve.Rule != "required" {
 		t.Errorf("validation required: %v (%+v)", m, ve)
 	}
 	// FerretDB's unique violation on update.
 	fe := mongo.CommandError{Code: 1, Name: "InternalError", Message: "constraint failed: UNIQUE constraint failed: index 'trust_policies_5e7cc513_trust_policies_policy_id_version_unique' (2067)"}
-	if m := d.mapErr("trust_policies.updateOne", "trust_policies", fe); !errors.As(m, &de) || de.Index != "trust_policies_policy_id_version_unique" {
+	if m := d.mapErr(context.Background(), "trust_policies.updateOne", "trust_policies", fe); !errors.As(m, &de) || de.Index != "trust_policies_policy_id_version_unique" {
 		t.Errorf("FerretDB unique: %v", m)
 	}
 	// Errors are never wrapped twice and always start with the package name.
-	once := d.mapErr("a", "c", mongo.ErrNoDocuments)
-	if again := d.mapErr("b", "c", once); again != once || !strings.HasPrefix(once.Error(), "mongostore: ") {
+	once := d.mapErr(context.Background(), "a", "c", mongo.ErrNoDocuments)
+	if again := d.mapErr(context.Background(), "b", "c", once); again != once || !strings.HasPrefix(once.Error(), "mongostore: ") {
 		t.Errorf("re-wrapped: %v", again)
 	}
 }

@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
 // Features says what the server supports, found by trying each feature
@@ -64,6 +67,7 @@ type helloReply struct {
 	IsWritablePrimary bool   `bson:"isWritablePrimary"`
 	Secondary         bool   `bson:"secondary"`
 	SetName           string `bson:"setName"`
+	Primary           string `bson:"primary"`
 	Msg               string `bson:"msg"`
 	MaxWireVersion    int32  `bson:"maxWireVersion"`
 	MinWireVersion    int32  `bson:"minWireVersion"`
@@ -74,7 +78,95 @@ func (d *DB) hello(ctx context.Context) (helloReply, error) {
 	err := d.do(ctx, true, "hello", func(ctx context.Context) error {
 		return d.client.Database("admin").RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}).Decode(&h)
 	})
-	return h, d.mapErr("hello", "", err)
+	return h, d.mapErr(ctx, "hello", "", err)
+}
+
+// Ping checks that the server answers, within ctx. An unreachable server
+// is ErrUnavailable, a closed DB ErrClosed.
+func (d *DB) Ping(ctx context.Context) error {
+	err := d.do(ctx, false, "ping", func(ctx context.Context) error {
+		return d.client.Database("admin").RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
+	})
+	return d.mapErr(ctx, "ping", "", err)
+}
+
+// Check reports the server's health in the SDK's shape, for a
+// health.Aggregator. It runs hello and buildInfo on the nearest member
+// (two round trips, nothing written; Features are not probed):
+//
+//   - Up: the member is a writable primary, a standalone or a mongos, or a
+//     secondary of a set that has a primary.
+//   - Degraded: a replica set member answers but the set has no writable
+//     primary (or the DB is connected directly to a secondary): reads with
+//     a non-primary ReadPreference work, writes fail.
+//   - Down: unreachable, ctx ended, or the DB is closed (Err says which).
+//
+// Version is "FerretDB v1.24.2" (with "mongodb_version" in Details, the
+// version it emulates) or "MongoDB 7.0.14". Details: "role"
+// (primary, secondary, standalone, mongos, other), "set_name" (replica set
+// members only), "writable_primary", "min_wire_version",
+// "max_wire_version". No address or credential appears in a Report.
+func (d *DB) Check(ctx context.Context) health.Report {
+	start := time.Now()
+	if err := d.live(ctx, "check"); err != nil {
+		return health.DownReport(err, 0)
+	}
+	nearest := options.RunCmd().SetReadPreference(readpref.Nearest())
+	admin := d.client.Database("admin")
+	var hr helloReply
+	if err := admin.RunCommand(ctx, bson.D{{Key: "hello", Value: 1}}, nearest).Decode(&hr); err != nil {
+		return health.DownReport(d.mapErr(ctx, "check", "", err), time.Since(start))
+	}
+	lat := time.Since(start)
+	var bi bson.M
+	if err := admin.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}, nearest).Decode(&bi); err != nil {
+		return health.DownReport(d.mapErr(ctx, "check", "", err), time.Since(start))
+	}
+	r := health.Report{Status: health.Up, Latency: lat, Version: versionOf(bi), Details: map[string]any{
+		"role": roleOf(hr), "writable_primary": hr.IsWritablePrimary,
+		"min_wire_version": hr.MinWireVersion, "max_wire_version": hr.MaxWireVersion,
+	}}
+	if _, ferret := bi["ferretdbVersion"]; ferret {
+		r.Details["mongodb_version"], _ = bi["version"].(string) // the version FerretDB emulates
+	}
+	if hr.SetName != "" {
+		r.Details["set_name"] = hr.SetName
+	}
+	if hr.SetName != "" && !hr.IsWritablePrimary && (hr.Primary == "" || d.cfg.Direct) {
+		r.Status = health.Degraded
+		r.Err = &Error{Kind: ErrUnavailable, Op: "check", Msg: "no writable primary reachable: reads only"}
+	}
+	return r
+}
+
+func roleOf(hr helloReply) string {
+	switch {
+	case hr.Msg == "isdbgrid":
+		return "mongos"
+	case hr.SetName == "" && hr.IsWritablePrimary:
+		return "standalone"
+	case hr.IsWritablePrimary:
+		return "primary"
+	case hr.Secondary:
+		return "secondary"
+	}
+	return "other"
+}
+
+// versionOf names the product and version from buildInfo: FerretDB
+// reports the MongoDB version it emulates in "version" and its own in
+// "ferretdbVersion" ("unknown" when FerretDB runs as a library, as
+// mongostore/embedded runs it, since its version is stamped at build time
+// of its own binary).
+func versionOf(bi bson.M) string {
+	if v, ok := bi["ferretdbVersion"].(string); ok {
+		if v == "" || v == "unknown" {
+			return "FerretDB (version unknown)"
+		}
+		return "FerretDB " + v
+	}
+	v, _ := bi["version"].(string)
+	return strings.TrimSpace("MongoDB " + v)
 }
 
 // Health pings the server, runs hello and buildInfo, and returns the probed
@@ -87,7 +179,7 @@ func (d *DB) Health(ctx context.Context) (Health, error) {
 		return d.client.Database("admin").RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
 	})
 	if err != nil {
-		return h, d.mapErr("health", "", err)
+		return h, d.mapErr(ctx, "health", "", err)
 	}
 	h.Latency = time.Since(start)
 	hr, err := d.hello(ctx)
@@ -99,7 +191,7 @@ func (d *DB) Health(ctx context.Context) (Health, error) {
 	h.MaxWireVersion, h.MinWireVersion = hr.MaxWireVersion, hr.MinWireVersion
 	var bi bson.M
 	if err := d.client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&bi); err != nil {
-		return h, d.mapErr("health", "", err)
+		return h, d.mapErr(ctx, "health", "", err)
 	}
 	h.Version, _ = bi["version"].(string)
 	h.Product = "MongoDB"
@@ -119,6 +211,9 @@ func (d *DB) Health(ctx context.Context) (Health, error) {
 // return the cached answer. A probe that fails for another reason than
 // "unsupported" returns that error and is tried again next time.
 func (d *DB) Features(ctx context.Context) (Features, error) {
+	if err := d.live(ctx, "features"); err != nil {
+		return Features{}, err
+	}
 	d.featMu.Lock()
 	defer d.featMu.Unlock()
 	if d.feat != nil {
@@ -158,7 +253,7 @@ func (d *DB) probe(ctx context.Context) (Features, error) {
 		_ = d.db.Collection(name).Drop(cctx)
 	}()
 	wrap := func(what string, err error) error {
-		return d.mapErr("probe "+what, name, err)
+		return d.mapErr(ctx, "probe "+what, name, err)
 	}
 	hr, err := d.hello(ctx)
 	if err != nil {
@@ -290,7 +385,7 @@ func (d *DB) Stats(ctx context.Context, coll lucidkeys.Collection) (CollStats, e
 		return d.db.RunCommand(ctx, bson.D{{Key: "collStats", Value: string(coll)}}).Decode(&m)
 	})
 	if err != nil {
-		return CollStats{}, d.mapErr(op, string(coll), err)
+		return CollStats{}, d.mapErr(ctx, op, string(coll), err)
 	}
 	s := CollStats{
 		Collection: string(coll), Count: num64(m["count"]), Size: num64(m["size"]),
@@ -318,7 +413,7 @@ func (d *DB) DatabaseStats(ctx context.Context) (DBStats, error) {
 		return d.db.RunCommand(ctx, bson.D{{Key: "dbStats", Value: 1}}).Decode(&m)
 	})
 	if err != nil {
-		return DBStats{}, d.mapErr("dbStats", "", err)
+		return DBStats{}, d.mapErr(ctx, "dbStats", "", err)
 	}
 	return DBStats{
 		Database: d.db.Name(), Collections: num64(m["collections"]), Objects: num64(m["objects"]),

@@ -2,8 +2,9 @@ package mongostore
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
+
+	"github.com/HamiGames/lucid-data/internal/backoff"
 )
 
 // RetryPolicy is the SDK's retry of transient errors (network errors, server
@@ -14,7 +15,9 @@ import (
 // writes whose ctx was marked with Idempotent. It never sleeps or retries
 // once ctx is done. The zero value means DefaultRetryAttempts attempts with
 // exponential backoff from DefaultRetryBaseDelay up to DefaultRetryMaxDelay,
-// with full jitter.
+// with full jitter: the n-th wait is drawn uniformly from
+// (0, min(MaxDelay, BaseDelay·2ⁿ⁻¹)] (the SDK's internal/backoff, shared
+// with cache and search).
 type RetryPolicy struct {
 	// MaxAttempts is the total number of attempts; 1 disables retries.
 	MaxAttempts int
@@ -39,37 +42,45 @@ func isIdempotent(ctx context.Context) bool {
 	return v
 }
 
-// do runs fn, retrying transient errors when idempotent. The returned error
-// is fn's last error (not yet mapped).
+// policy maps RetryPolicy onto the SDK's one backoff shape.
+func (p RetryPolicy) policy() backoff.Policy {
+	return backoff.Policy{Min: p.BaseDelay, Max: p.MaxDelay, Attempts: p.MaxAttempts}.Normalize(backoff.Policy{
+		Min: DefaultRetryBaseDelay, Max: DefaultRetryMaxDelay, Attempts: DefaultRetryAttempts})
+}
+
+// do runs fn, retrying transient errors when idempotent. A ctx already
+// done is its error and a closed DB is ErrClosed, before anything is sent
+// (the ctx first, as in the SDK's other packages). The returned error is
+// otherwise fn's last error (not yet mapped).
 func (d *DB) do(ctx context.Context, idempotent bool, op string, fn func(context.Context) error) error {
-	p := d.cfg.Retry
-	attempts := p.MaxAttempts
-	if attempts <= 0 {
-		attempts = DefaultRetryAttempts
+	if err := d.live(ctx, op); err != nil {
+		return err
 	}
-	base := orDur(p.BaseDelay, DefaultRetryBaseDelay)
-	maxd := orDur(p.MaxDelay, DefaultRetryMaxDelay)
-	if !idempotent {
+	p := d.cfg.Retry.policy()
+	attempts := p.Attempts
+	if attempts <= 0 || !idempotent {
 		attempts = 1
 	}
 	var err error
-	for i := 0; ; i++ {
+	for i := 1; ; i++ {
 		err = fn(ctx)
-		if err == nil || i+1 >= attempts || !isTransient(err) || ctx.Err() != nil {
+		if err == nil || i >= attempts || !isTransient(err) || ctx.Err() != nil {
 			return err
 		}
-		delay := base << i
-		if delay > maxd || delay <= 0 {
-			delay = maxd
-		}
-		delay = time.Duration(rand.Int64N(int64(delay)) + 1)
-		d.log.Debug("mongostore: retrying transient error", "op", op, "attempt", i+1, "delay", delay, "err", d.redactErr(err))
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		d.log.Debug("mongostore: retrying transient error", "op", op, "attempt", i, "err", d.redactErr(err))
+		if p.Wait(ctx, i) != nil {
 			return err
-		case <-t.C:
 		}
 	}
+}
+
+// live returns the caller's ctx error, or ErrClosed after Close.
+func (d *DB) live(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Kind: err, Op: op}
+	}
+	if d.closed.Load() {
+		return &Error{Kind: ErrClosed, Op: op}
+	}
+	return nil
 }

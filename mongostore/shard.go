@@ -87,7 +87,7 @@ func (d *DB) EnableSharding(ctx context.Context) error {
 		return err
 	}
 	err := d.client.Database("admin").RunCommand(ctx, bson.D{{Key: "enableSharding", Value: d.db.Name()}}).Err()
-	return d.mapErr(op, "", err)
+	return d.mapErr(ctx, op, "", err)
 }
 
 // ShardCollection shards coll with its key from ShardKeys. A collection
@@ -108,5 +108,5 @@ func (d *DB) ShardCollection(ctx context.Context, coll lucidkeys.Collection) err
 		cmd = append(cmd, bson.E{Key: "unique", Value: true})
 	}
 	err := d.client.Database("admin").RunCommand(ctx, cmd).Err()
-	return d.mapErr(op, string(coll), err)
+	return d.mapErr(ctx, op, string(coll), err)
 }

@@ -261,7 +261,7 @@ func itoa(i int) string {
 // index of coll on which an existing document has the failing document's
 // key.
 func (d *DB) writeErr(ctx context.Context, op string, coll lucidkeys.Collection, err error, docs []bson.Raw) error {
-	mapped := d.mapErr(op, string(coll), err)
+	mapped := d.mapErr(ctx, op, string(coll), err)
 	var de *DuplicateError
 	if !errors.As(mapped, &de) || de.Index != "" || len(docs) == 0 || ctx.Err() != nil {
 		return mapped
@@ -355,7 +355,7 @@ func (d *DB) FindOne(ctx context.Context, coll lucidkeys.Collection, filter any,
 		return err
 	})
 	if err != nil {
-		return d.mapErr(op, string(coll), err)
+		return d.mapErr(ctx, op, string(coll), err)
 	}
 	if err := bson.Unmarshal(raw, out); err != nil {
 		return &Error{Kind: ErrInvalid, Op: op, Msg: "decode", Err: err}
@@ -378,7 +378,7 @@ func (d *DB) Find(ctx context.Context, coll lucidkeys.Collection, filter any, ou
 		}
 		return cur.All(ctx, out)
 	})
-	return d.mapErr(op, string(coll), err)
+	return d.mapErr(ctx, op, string(coll), err)
 }
 
 // Stream returns an iterator over the documents matching filter, decoding
@@ -400,7 +400,7 @@ func (d *DB) Stream(ctx context.Context, coll lucidkeys.Collection, filter any, 
 			}
 		}
 		if err := cur.Err(); err != nil {
-			yield(nil, d.mapErr(string(coll)+".stream", string(coll), err))
+			yield(nil, d.mapErr(ctx, string(coll)+".stream", string(coll), err))
 		}
 	}
 }
@@ -418,7 +418,7 @@ func (d *DB) cursor(ctx context.Context, coll lucidkeys.Collection, filter any, 
 		return err
 	})
 	if err != nil {
-		return nil, d.mapErr(op, string(coll), err)
+		return nil, d.mapErr(ctx, op, string(coll), err)
 	}
 	return cur, nil
 }
@@ -565,7 +565,7 @@ func (d *DB) delete(ctx context.Context, coll lucidkeys.Collection, name string,
 		return err
 	})
 	if err != nil {
-		return 0, d.mapErr(op, string(coll), err)
+		return 0, d.mapErr(ctx, op, string(coll), err)
 	}
 	return res.DeletedCount, nil
 }
@@ -583,7 +583,7 @@ func (d *DB) Count(ctx context.Context, coll lucidkeys.Collection, filter any) (
 		n, err = c.CountDocuments(ctx, f)
 		return err
 	})
-	return n, d.mapErr(op, string(coll), err)
+	return n, d.mapErr(ctx, op, string(coll), err)
 }
 
 // BulkWrite validates the inserts, replacements and updates among models
@@ -682,7 +682,7 @@ func (d *DB) Aggregate(ctx context.Context, coll lucidkeys.Collection, pipeline 
 		}
 		return cur.All(ctx, out)
 	})
-	return d.mapErr(op, string(coll), err)
+	return d.mapErr(ctx, op, string(coll), err)
 }
 
 // readOnlyPipeline reports whether a pipeline has no $out or $merge stage.
