@@ -42,6 +42,9 @@ import (
 // up to MaxRedirects+1 nodes (go-redis's default MaxRedirects is 3, which
 // Connect keeps), each bounded as above, so the figure is multiplied by 4.
 // Client.MaxCommandDuration reports the figure for the resolved settings.
+// Stream.Read, a blocking read, may also wait its StreamOptions.Block: the
+// SDK bounds it by Block + ReadTimeout (go-redis alone would allow Block +
+// 10 s on a hung server).
 type Config struct {
 	// URL is a redis:// or rediss:// URL. Every option go-redis's ParseURL
 	// reads is honoured (user, password, db and query options such as

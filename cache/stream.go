@@ -139,12 +139,21 @@ func (s *RedisStream) Read(ctx context.Context, count int) ([]StreamMessage, err
 			return nil, fmt.Errorf("cache: stream read: %w", context.DeadlineExceeded)
 		}
 	}
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: s.o.Group, Consumer: s.o.Consumer,
+	// go-redis gives a blocking command a socket deadline of Block + 10 s,
+	// whatever ReadTimeout says; a hung server would hold Read 10 s past
+	// its documented bound. The SDK's own deadline keeps it at Block +
+	// ReadTimeout.
+	rctx, cancel := context.WithTimeout(ctx, block+readTimeout(s.rdb))
+	defer cancel()
+	res, err := s.rdb.XReadGroup(rctx, &redis.XReadGroupArgs{Group: s.o.Group, Consumer: s.o.Consumer,
 		Streams: []string{s.key, ">"}, Count: int64(count), Block: block}).Result()
 	if err == redis.Nil {
 		return nil, nil
 	}
 	if err != nil {
+		if ctx.Err() == nil && rctx.Err() != nil {
+			return nil, fmt.Errorf("cache: stream read: no answer within the block time plus ReadTimeout: %w", ErrUnavailable)
+		}
 		return nil, wrapErr(ctx, "stream read", err)
 	}
 	var out []StreamMessage
@@ -152,6 +161,22 @@ func (s *RedisStream) Read(ctx context.Context, count int) ([]StreamMessage, err
 		out = append(out, toMessages(st.Messages)...)
 	}
 	return out, nil
+}
+
+// readTimeout is rdb's ReadTimeout (3 s, the SDK's default, when rdb is
+// of a type whose options cannot be read or that has none).
+func readTimeout(rdb redis.UniversalClient) time.Duration {
+	var d time.Duration
+	switch r := rdb.(type) {
+	case *redis.Client:
+		d = r.Options().ReadTimeout
+	case *redis.ClusterClient:
+		d = r.Options().ReadTimeout
+	}
+	if d <= 0 {
+		return defaultIOTimeout
+	}
+	return d
 }
 
 // Ack implements Stream.

@@ -73,6 +73,74 @@ func TestCallBound(t *testing.T) {
 	if want := 3*(1450*time.Millisecond) + 160*time.Millisecond; bound != want {
 		t.Fatalf("MaxCommandDuration = %v, want %v", bound, want)
 	}
+	calls, c := boundCalls(t, cl)
+	rdb := cl.Redis()
+
+	p.Stop()
+	checkBound(t, calls, bound, "killed", 1)
+	checkBound(t, calls, bound, "killed, concurrent", 4)
+
+	noErr(t, p.Start())
+	waitPing(t, rdb)
+	pids := serverPIDs(t, rdb)
+	hang(t, pids)
+	checkBound(t, calls, bound, "hung", 1)
+	checkBound(t, calls, bound, "hung, concurrent", 4) // more callers than PoolSize: pool waits count too
+	resume(t, pids)
+
+	// A caller's shorter deadline still wins, reported as the ctx error.
+	hang(t, pids)
+	// go-redis sets the socket deadline from ctx's; whichever of the two
+	// fires first, the error is the caller's deadline, never Unavailable.
+	for i := range 30 {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := c.Get(short, "k")
+		cancel()
+		if errkind.Of(err) != errkind.DeadlineExceeded || errors.Is(err, cache.ErrUnavailable) {
+			t.Errorf("hung, short ctx #%d: %v (kind %v), want only context.DeadlineExceeded", i, err, errkind.Of(err))
+		}
+	}
+	resume(t, pids)
+}
+
+// TestCallBoundCluster is TestCallBound on a private 3-master Cluster:
+// every node killed, then every node hung; the bound includes the
+// redirects a Cluster command may follow.
+func TestCallBoundCluster(t *testing.T) {
+	ctx := context.Background()
+	rc := testenv.StartRedisCluster(t)
+	cl, err := cache.Connect(ctx, cache.Config{Addrs: rc.Addrs(), Cluster: true, DialTimeout: 150 * time.Millisecond,
+		ReadTimeout: 150 * time.Millisecond, WriteTimeout: 150 * time.Millisecond, PoolTimeout: 200 * time.Millisecond,
+		MaxRetries: 1, MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 80 * time.Millisecond,
+		DialerRetries: 1, DialerRetryTimeout: 50 * time.Millisecond, PoolSize: 2})
+	noErr(t, err)
+	t.Cleanup(func() { _ = cl.Close() })
+	bound := cl.MaxCommandDuration()
+	calls, _ := boundCalls(t, cl)
+	rdb := cl.Redis()
+	pids := serverPIDs(t, rdb)
+	if len(pids) != 3 {
+		t.Fatalf("%d masters' pids, want 3", len(pids))
+	}
+
+	rc.Stop()
+	checkBound(t, calls, bound, "cluster killed", 1)
+	checkBound(t, calls, bound, "cluster killed, concurrent", 4)
+
+	noErr(t, rc.Start())
+	waitPing(t, rdb)
+	pids = serverPIDs(t, rdb)
+	hang(t, pids)
+	checkBound(t, calls, bound, "cluster hung", 1)
+	checkBound(t, calls, bound, "cluster hung, concurrent", 4)
+	resume(t, pids)
+}
+
+// boundCalls returns one call of every kind the SDK makes, on cl, and the
+// Cache they use.
+func boundCalls(t *testing.T, cl *cache.Client) (map[string]func(context.Context) error, cache.Cache) {
+	t.Helper()
+	ctx := context.Background()
 	rdb := cl.Redis()
 	c, err := cl.Cache(cache.CacheOptions{})
 	noErr(t, err)
@@ -88,8 +156,7 @@ func TestCallBound(t *testing.T) {
 	noErr(t, err)
 	sess, err := sessions.Create(ctx, "u1", nil, 0)
 	noErr(t, err)
-
-	calls := map[string]func(context.Context) error{
+	return map[string]func(context.Context) error{
 		"cache get":      func(ctx context.Context) error { _, err := c.Get(ctx, "k"); return err },
 		"cache set":      func(ctx context.Context) error { return c.Set(ctx, "k", []byte("v"), time.Minute) },
 		"cache delete":   func(ctx context.Context) error { _, err := c.Delete(ctx, "k"); return err },
@@ -104,76 +171,109 @@ func TestCallBound(t *testing.T) {
 		"stream add":     func(ctx context.Context) error { _, err := st.Add(ctx, []byte("x")); return err },
 		"health":         func(ctx context.Context) error { _, err := cache.CheckHealth(ctx, rdb); return err },
 		"stream read":    func(ctx context.Context) error { _, err := st.Read(ctx, 10); return err },
-	}
+	}, c
+}
+
+// checkBound runs every call concurrent times at once and requires each to
+// fail with ErrUnavailable within bound.
+func checkBound(t *testing.T, calls map[string]func(context.Context) error, bound time.Duration, phase string, concurrent int) {
+	t.Helper()
 	// Scheduling slack on a loaded 2-core machine; the bound itself is the claim.
 	const slack = 300 * time.Millisecond
-	check := func(phase string, concurrent int) {
-		t.Helper()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		worst := time.Duration(0)
-		for name, call := range calls {
-			for i := range concurrent {
-				wg.Go(func() {
-					start := time.Now()
-					err := call(ctx)
-					d := time.Since(start)
-					mu.Lock()
-					defer mu.Unlock()
-					worst = max(worst, d)
-					if !errors.Is(err, cache.ErrUnavailable) {
-						t.Errorf("%s: %s #%d: %v, want ErrUnavailable", phase, name, i, err)
-					}
-					if d > bound+slack {
-						t.Errorf("%s: %s #%d took %v, more than the bound %v", phase, name, i, d, bound)
-					}
-				})
-			}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	worst := time.Duration(0)
+	for name, call := range calls {
+		for i := range concurrent {
+			wg.Go(func() {
+				start := time.Now()
+				err := call(context.Background())
+				d := time.Since(start)
+				mu.Lock()
+				defer mu.Unlock()
+				worst = max(worst, d)
+				if !errors.Is(err, cache.ErrUnavailable) {
+					t.Errorf("%s: %s #%d: %v, want ErrUnavailable", phase, name, i, err)
+				}
+				if d > bound+slack {
+					t.Errorf("%s: %s #%d took %v, more than the bound %v", phase, name, i, d, bound)
+				}
+			})
 		}
-		wg.Wait()
-		t.Logf("%s: %d calls, slowest %v, bound %v", phase, len(calls)*concurrent, worst, bound)
 	}
+	wg.Wait()
+	t.Logf("%s: %d calls, slowest %v, bound %v", phase, len(calls)*concurrent, worst, bound)
+}
 
-	p.Stop()
-	check("killed", 1)
-	check("killed, concurrent", 4)
-
-	noErr(t, p.Start())
-	deadline := time.Now().Add(10 * time.Second)
+// waitPing waits until rdb answers again after a restart.
+func waitPing(t *testing.T, rdb redis.UniversalClient) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
 	for rdb.Ping(ctx).Err() != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("no reconnect after restart")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	info, err := rdb.Info(ctx, "server").Result()
+}
+
+// serverPIDs returns the process id of every server rdb talks to (every
+// master of a Cluster), read from INFO.
+func serverPIDs(t *testing.T, rdb redis.UniversalClient) []int {
+	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var pids []int
+	read := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+				pid, _ := strconv.Atoi(v)
+				mu.Lock()
+				pids = append(pids, pid)
+				mu.Unlock()
+			}
+		}
+		return nil
+	}
+	var err error
+	switch r := rdb.(type) {
+	case *redis.ClusterClient:
+		err = r.ForEachMaster(ctx, read)
+	case *redis.Client:
+		err = read(ctx, r)
+	default:
+		t.Fatalf("unexpected client %T", rdb)
+	}
 	noErr(t, err)
-	pid := 0
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-			pid, _ = strconv.Atoi(v)
+	for _, pid := range pids {
+		if pid == 0 {
+			t.Fatal("no process_id in INFO")
 		}
 	}
-	if pid == 0 {
+	if len(pids) == 0 {
 		t.Fatal("no process_id in INFO")
 	}
-	noErr(t, syscall.Kill(pid, syscall.SIGSTOP))
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	check("hung", 1)
-	check("hung, concurrent", 4) // more callers than PoolSize: pool waits count too
-	noErr(t, syscall.Kill(pid, syscall.SIGCONT))
+	return pids
+}
 
-	// A caller's shorter deadline still wins, reported as the ctx error.
-	noErr(t, syscall.Kill(pid, syscall.SIGSTOP))
-	// go-redis sets the socket deadline from ctx's; whichever of the two
-	// fires first, the error is the caller's deadline, never Unavailable.
-	for i := range 30 {
-		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err := c.Get(short, "k")
-		cancel()
-		if errkind.Of(err) != errkind.DeadlineExceeded || errors.Is(err, cache.ErrUnavailable) {
-			t.Errorf("hung, short ctx #%d: %v (kind %v), want only context.DeadlineExceeded", i, err, errkind.Of(err))
-		}
+// hang stops the processes with SIGSTOP; they are resumed when t ends at
+// the latest.
+func hang(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		noErr(t, syscall.Kill(pid, syscall.SIGSTOP))
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
 	}
-	noErr(t, syscall.Kill(pid, syscall.SIGCONT))
+}
+
+func resume(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		noErr(t, syscall.Kill(pid, syscall.SIGCONT))
+	}
 }

@@ -205,23 +205,87 @@ func findCluster() ([]string, error) {
 	if v := os.Getenv(RedisClusterEnv); v != "" {
 		return strings.Split(v, ","), nil
 	}
-	// Docker's single redis image is no cluster: a local one it is.
-	if _, err := exec.LookPath("redis-cli"); err != nil {
-		return nil, fmt.Errorf("redis-cli not installed (the test script installs redis-tools): %w", err)
-	}
 	dir, err := os.MkdirTemp("", "lucid-redis-cluster-")
 	if err != nil {
 		return nil, err
 	}
 	onShutdown(func() { _ = os.RemoveAll(dir) })
+	c, err := startCluster(dir)
+	if err != nil {
+		return nil, err
+	}
+	onShutdown(c.stopAll)
+	return c.addrs, nil
+}
+
+// RedisClusterProcess is a private 3-master Redis Cluster on loopback, for
+// fault tests that stop or hang its nodes.
+type RedisClusterProcess struct {
+	addrs []string
+	nodes []*launch.Process
+	args  [][]string
+	dirs  []string
+}
+
+// StartRedisCluster starts a private 3-master Redis Cluster (no replicas)
+// on free loopback ports. It is stopped when t ends.
+func StartRedisCluster(t testing.TB) *RedisClusterProcess {
+	t.Helper()
+	c, err := startCluster(t.TempDir())
+	if err != nil {
+		unavailable(t, "redis cluster", err)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+// Addrs returns the masters' host:port.
+func (c *RedisClusterProcess) Addrs() []string { return append([]string(nil), c.addrs...) }
+
+// Stop kills every node: clients see connections refused until Start.
+func (c *RedisClusterProcess) Stop() { c.stopAll() }
+
+// Start restarts the stopped nodes on their ports and waits until the
+// cluster is ok again (each node keeps its nodes.conf, so the slots stay).
+func (c *RedisClusterProcess) Start() error {
+	for i, p := range c.nodes {
+		if done, _ := p.Exited(); !done {
+			continue
+		}
+		np, err := launch.Start("redis-server", c.dirs[i], c.args[i]...)
+		if err != nil {
+			return err
+		}
+		c.nodes[i] = np
+		if err := np.WaitTCP(c.addrs[i], 20*time.Second); err != nil {
+			return err
+		}
+	}
+	return waitClusterOK(c.addrs, 30*time.Second)
+}
+
+func (c *RedisClusterProcess) stopAll() {
+	for _, p := range c.nodes {
+		p.Stop(5 * time.Second)
+	}
+}
+
+// startCluster starts three cluster-enabled redis-servers under dir and
+// joins them into one cluster with redis-cli.
+func startCluster(dir string) (*RedisClusterProcess, error) {
+	// Docker's single redis image is no cluster: a local one it is.
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		return nil, fmt.Errorf("redis-cli not installed (the test script installs redis-tools): %w", err)
+	}
 	ports, err := clusterPorts(3)
 	if err != nil {
 		return nil, err
 	}
-	var addrs []string
+	c := &RedisClusterProcess{}
 	for i, port := range ports {
 		nodeDir := fmt.Sprintf("%s/node%d", dir, i)
 		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+			c.stopAll()
 			return nil, err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -230,24 +294,28 @@ func findCluster() ([]string, error) {
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}
 		p, err := launch.Start("redis-server", nodeDir, args...)
 		if err != nil {
+			c.stopAll()
 			return nil, err
 		}
-		onShutdown(func() { p.Stop(5 * time.Second) })
+		c.nodes, c.args, c.dirs = append(c.nodes, p), append(c.args, args), append(c.dirs, nodeDir)
 		if err := p.WaitTCP(addr, 20*time.Second); err != nil {
+			c.stopAll()
 			return nil, err
 		}
-		addrs = append(addrs, addr)
+		c.addrs = append(c.addrs, addr)
 	}
-	args := append([]string{"--cluster", "create"}, addrs...)
+	args := append([]string{"--cluster", "create"}, c.addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	out, err := exec.Command("redis-cli", args...).CombinedOutput()
 	if err != nil {
+		c.stopAll()
 		return nil, fmt.Errorf("redis-cli --cluster create: %v: %s", err, out)
 	}
-	if err := waitClusterOK(addrs, 30*time.Second); err != nil {
+	if err := waitClusterOK(c.addrs, 30*time.Second); err != nil {
+		c.stopAll()
 		return nil, err
 	}
-	return addrs, nil
+	return c, nil
 }
 
 // clusterPorts picks n ports whose cluster bus ports (port+10000) are free too.

@@ -84,7 +84,11 @@ func StartOpenSearch(ctx context.Context) (*OpenSearchNode, error) {
 	p, err := Start(java, base, "-Xms512m", "-Xmx512m", "-XX:+UseSerialGC",
 		"-cp", filepath.Join(home, "*"), "org.codelibs.opensearch.runner.OpenSearchRunner",
 		"-basePath", filepath.Join(base, "cluster"), "-numOfNode", "1", "-baseHttpPort", "9200",
-		"-clusterName", "lucid-test", "-printOnFailure")
+		// A cluster name of its own: two runs on one machine (two checkouts,
+		// a developer's run beside CI's) would otherwise discover each other
+		// on the transport ports, form one cluster, and leave red indices
+		// behind when either node stops.
+		"-clusterName", fmt.Sprintf("lucid-test-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6), "-printOnFailure")
 	if err != nil {
 		_ = os.RemoveAll(base)
 		return nil, err
