@@ -10,6 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LUCID_REQUIRE_SERVERS=1
+# mongodump/mongorestore/bsondump for the MongoDB backup part's interop
+# tests, where this workplace keeps them beside the repository.
+if [ -z "${LUCID_MONGO_TOOLS:-}" ] && [ -x ../shared/tools/mongo-tools/mongorestore ]; then
+  export LUCID_MONGO_TOOLS=$(cd ../shared/tools/mongo-tools && pwd)
+fi
 export PATH="$(go env GOPATH)/bin:$PATH"
 FUZZTIME=${LUCID_FUZZTIME:-5s}
 start=$(date +%s)
