@@ -93,7 +93,7 @@ func ctxCalls(t *testing.T, db *mongostore.DB, uri, dbName string) map[string]fu
 		},
 		"Count": func(ctx context.Context) error { _, err := db.Count(ctx, users, mongostore.All); return err },
 		"BulkWrite": func(ctx context.Context) error {
-			_, err := db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewUpdateOneModel().SetFilter(one).SetUpdate(set)}, true)
+			_, err := db.BulkWrite(ctx, users, []mongostore.WriteOp{mongostore.UpdateOneOp(one, set)}, true)
 			return err
 		},
 		"Aggregate": func(ctx context.Context) error {

@@ -177,16 +177,16 @@ func TestCRUD(t *testing.T) {
 	}
 
 	// Bulk write.
-	br, err := db.BulkWrite(ctx, users, []mongo.WriteModel{
-		mongo.NewInsertOneModel().SetDocument(goodDocs(8)[users]),
-		mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "user_id", Value: "u_8"}}).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "mfa_enabled", Value: true}}}}),
-		mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "user_id", Value: "u_2"}}),
+	br, err := db.BulkWrite(ctx, users, []mongostore.WriteOp{
+		mongostore.InsertOp(goodDocs(8)[users]),
+		mongostore.UpdateOneOp(bson.D{{Key: "user_id", Value: "u_8"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "mfa_enabled", Value: true}}}}),
+		mongostore.DeleteOneOp(bson.D{{Key: "user_id", Value: "u_2"}}),
 	}, true)
 	if err != nil || br.Inserted != 1 || br.Modified != 1 || br.Deleted != 1 {
 		t.Fatalf("BulkWrite = %+v, %v", br, err)
 	}
-	_, err = db.BulkWrite(ctx, users, []mongo.WriteModel{
-		mongo.NewInsertOneModel().SetDocument(without(goodDocs(9)[users], "email")),
+	_, err = db.BulkWrite(ctx, users, []mongostore.WriteOp{
+		mongostore.InsertOp(without(goodDocs(9)[users], "email")),
 	}, true)
 	if !errors.Is(err, mongostore.ErrValidation) {
 		t.Errorf("BulkWrite invalid insert = %v, want ErrValidation", err)
@@ -335,7 +335,7 @@ func TestDuplicateNamesIndex(t *testing.T) {
 	// Same user_id.
 	_, err = db.InsertMany(ctx, users, []any{goodDocs(3)[users], set(goodDocs(4)[users], "user_id", "u_1")})
 	check("InsertMany same user_id", err, "users_user_id_unique")
-	_, err = db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewInsertOneModel().SetDocument(set(goodDocs(5)[users], "email", "user_1@example.com"))}, true)
+	_, err = db.BulkWrite(ctx, users, []mongostore.WriteOp{mongostore.InsertOp(set(goodDocs(5)[users], "email", "user_1@example.com"))}, true)
 	check("BulkWrite same email", err, "users_email_unique")
 	_, err = db.UpdateOne(ctx, users, bson.D{{Key: "user_id", Value: "u_3"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "email", Value: "user_1@example.com"}}}})
 	check("UpdateOne to existing email", err, "users_email_unique")

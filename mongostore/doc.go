@@ -1,28 +1,58 @@
 // Package mongostore is the MongoDB store of the Lucid data tier, built on
-// go.mongodb.org/mongo-driver/v2: connection, health, stats, CRUD with
-// client-side validation, typed collections, the schema registry of the 15
-// Lucid collections with their validators and indexes, an operator-injection
-// guard for untrusted filters, retries of transient errors and sharding
-// helpers.
+// go.mongodb.org/mongo-driver/v2:
+//
+//	cfg, err := mongostore.FromEnv() // LUCID_MONGO_URI, LUCID_MONGO_DATABASE, ...
+//	if err != nil { ... }
+//	db, err := mongostore.Connect(ctx, cfg)
+//	if err != nil { ... } // errkind.Of(err) == errkind.Unavailable: no server
+//	defer db.Close(ctx)
+//	users, err := mongostore.NewCollection[User](db, lucidkeys.CollUsers)
+//	f := mongostore.NewFilter().Eq("email", form.Email) // refuses {"$gt": ""}
+//	u, err := users.FindOne(ctx, f, nil)
+//	if errors.Is(err, mongostore.ErrNotFound) { ... }
+//
+// It offers connection, health, stats, CRUD with client-side validation,
+// typed collections, the schema registry of the 15 Lucid collections with
+// their validators and indexes, an operator-injection guard for untrusted
+// filters, retries of transient errors and sharding helpers.
+//
+// "Sessions" here (lucidkeys.CollSessions, the sessions collection) are
+// Lucid's upload and RDP sessions: a user's recorded session with its
+// chunks, manifest and blockchain anchor, as in search's sessions indexes.
+// Login sessions (bearer tokens) are cache's SessionStore, not this.
 //
 // # Connecting
 //
 // Connect takes a Config whose zero value means documented defaults
 // (DefaultURI, DefaultDatabase, the driver's pool, retryable reads and
-// writes, primary reads). It pings before returning, so an unreachable server
-// is an ErrUnavailable at start-up rather than on the first write. Passwords,
-// whether in the URI or in Config.Password, never appear in logs or error
-// messages (RedactURI). DB.Client, DB.Database and DB.Collection return the
+// writes, primary reads); FromEnv fills one from LUCID_MONGO_* variables,
+// with the MONGODB_* names as fallbacks. Connect pings before returning, so
+// an unreachable server is an ErrUnavailable at start-up rather than on the
+// first write. Passwords, whether in the URI or in Config.Password, never
+// appear in logs or error messages (RedactURI). Ping checks the server
+// answers; Check returns a health.Report (up, degraded, down) for a
+// health.Aggregator. DB.Client, DB.Database and DB.Collection return the
 // driver's handles for anything this package does not wrap. Close is
-// idempotent.
+// idempotent, and every call after it fails with ErrClosed.
 //
 // # Store and Collection[T]
 //
-// Store is the interface services program against; *DB implements it.
-// Collection[T] is a typed view that encodes and decodes T. Stream and
-// Collection.All are iter.Seq2 iterators that decode one document at a time
-// from the server's batches, so memory stays bounded whatever the result
-// size.
+// Store is the interface services program against; *DB implements it, and
+// its method set uses the SDK's own types (WriteOp for BulkWrite, FindOptions,
+// UpdateResult), so another implementation needs no driver types.
+// Collection[T] is a typed view of any Store that encodes and decodes T.
+// Stream and Collection.All are iter.Seq2 iterators that decode one
+// document at a time from the server's batches, so memory stays bounded
+// whatever the result size.
+//
+// A nil or empty filter is refused with ErrInvalid by every call that takes
+// one, reads included; All is the explicit "every document":
+//
+//	db.DeleteMany(ctx, coll, nil)            // ErrInvalid
+//	db.DeleteMany(ctx, coll, mongostore.All) // empties coll
+//
+// Documents over MaxDocumentSize (16 MiB) and empty collection names are
+// ErrInvalid before anything is sent.
 //
 // # Errors
 //
@@ -32,10 +62,15 @@
 // from the server's E11000 message or, where the server does not name it,
 // found by looking up the collection's unique indexes), ErrValidation (a
 // *ValidationError naming the field and the JSON-schema rule), ErrUnavailable
-// (network, server selection, timeouts, not primary), ErrUnsupported (the
-// server lacks a feature), ErrInvalid (bad input) and ErrInjection (an
-// operator in untrusted input; it also matches ErrInvalid). The mapping is in
-// one place.
+// (network, server selection, Config.Timeout, not primary), ErrUnsupported
+// (the server lacks a feature), ErrInvalid (bad input), ErrInjection (an
+// operator in untrusted input; it also matches ErrInvalid) and ErrClosed.
+// Each has the errkind kind the SDK's other packages use (NotFound,
+// AlreadyExists, InvalidArgument, Unavailable, Unimplemented, Closed), so
+// errkind.Of(err) answers the same question for every package. A caller's
+// cancelled or expired ctx is always that ctx's error (context.Canceled,
+// context.DeadlineExceeded), never ErrUnavailable. The mapping is in one
+// place.
 //
 // # Schema registry: Lucid's schema and the SDK's
 //
@@ -93,11 +128,6 @@
 // are reported with ErrUnsupported and everything else is applied.
 //
 // # Untrusted input
-//
-// A nil or empty filter is refused with ErrInvalid by every call that takes
-// one, reads included; All is the explicit "every document". Documents over
-// MaxDocumentSize (16 MiB) and empty collection names are ErrInvalid before
-// anything is sent.
 //
 // Filter builds filters from untrusted field names and values: Filter.Eq
 // and its siblings refuse operator documents in values, so a login form's

@@ -10,7 +10,6 @@ import (
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/mongostore"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // TestEmptyFilterRefused: a nil or empty filter never means "every
@@ -64,11 +63,11 @@ func TestEmptyFilterRefused(t *testing.T) {
 			return nil
 		},
 		"BulkWrite/update": func(f any) error {
-			_, err := db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewUpdateManyModel().SetFilter(f).SetUpdate(set)}, true)
+			_, err := db.BulkWrite(ctx, users, []mongostore.WriteOp{mongostore.UpdateManyOp(f, set)}, true)
 			return err
 		},
 		"BulkWrite/delete": func(f any) error {
-			_, err := db.BulkWrite(ctx, users, []mongo.WriteModel{mongo.NewDeleteManyModel().SetFilter(f)}, true)
+			_, err := db.BulkWrite(ctx, users, []mongostore.WriteOp{mongostore.DeleteManyOp(f)}, true)
 			return err
 		},
 	}
@@ -138,7 +137,7 @@ func TestLimits(t *testing.T) {
 	if _, err := db.UpdateOne(ctx, "things", small, bson.D{{Key: "$set", Value: bson.D{{Key: "blob", Value: big}}}}); !errors.Is(err, mongostore.ErrInvalid) {
 		t.Errorf("UpdateOne $set 17 MiB = %v, want ErrInvalid", err)
 	}
-	if _, err := db.BulkWrite(ctx, "things", []mongo.WriteModel{mongo.NewInsertOneModel().SetDocument(bigDoc)}, true); !errors.Is(err, mongostore.ErrInvalid) {
+	if _, err := db.BulkWrite(ctx, "things", []mongostore.WriteOp{mongostore.InsertOp(bigDoc)}, true); !errors.Is(err, mongostore.ErrInvalid) {
 		t.Errorf("BulkWrite insert 17 MiB = %v, want ErrInvalid", err)
 	}
 	if n, err := db.Count(ctx, "things", mongostore.All); err != nil || n != 1 {

@@ -210,6 +210,12 @@ func checkRaw(v bson.RawValue, depth int) error {
 // and Build returns it, so a chain reads naturally:
 //
 //	f, err := mongostore.NewFilter().Eq("email", r.FormValue("email")).Build()
+//
+// This is the way for values from a login form or any request: a value
+// that is an operator document ({"$gt": ""}), a regular expression or
+// JavaScript is ErrInjection. A *Filter can also be passed to the Store
+// calls as it is; its error is then their error. A Filter with no
+// condition builds an empty filter, which the Store calls refuse.
 type Filter struct {
 	d   bson.D
 	err error

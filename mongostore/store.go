@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HamiGames/lucid-data/health"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -52,9 +53,13 @@ type Store interface {
 	// Count counts matches.
 	Count(ctx context.Context, coll lucidkeys.Collection, filter any) (int64, error)
 	// BulkWrite runs several writes in one round trip.
-	BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []mongo.WriteModel, ordered bool) (BulkResult, error)
+	BulkWrite(ctx context.Context, coll lucidkeys.Collection, ops []WriteOp, ordered bool) (BulkResult, error)
 	// Aggregate runs a pipeline and decodes all results into out, a pointer to a slice.
 	Aggregate(ctx context.Context, coll lucidkeys.Collection, pipeline any, out any) error
+	// Ping checks that the server answers.
+	Ping(ctx context.Context) error
+	// Check reports health in the SDK's shape (up, degraded, down).
+	Check(ctx context.Context) health.Report
 	// Health reports reachability, role and features.
 	Health(ctx context.Context) (Health, error)
 	// Close disconnects; it is idempotent.
@@ -586,54 +591,35 @@ func (d *DB) Count(ctx context.Context, coll lucidkeys.Collection, filter any) (
 	return n, d.mapErr(ctx, op, string(coll), err)
 }
 
-// BulkWrite validates the inserts, replacements and updates among models
-// (mongo.NewInsertOneModel(), mongo.NewUpdateOneModel(), ...) and runs
-// them in one round trip, in order when ordered is set.
-func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []mongo.WriteModel, ordered bool) (BulkResult, error) {
+// BulkWrite validates the inserts, replacements and updates among ops
+// (InsertOp, UpdateOneOp, UpsertOp, ReplaceOneOp, DeleteManyOp, ...) as
+// the single calls do, filters included, and runs them in one round trip,
+// in order when ordered is set.
+func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, ops []WriteOp, ordered bool) (BulkResult, error) {
 	op := string(coll) + ".bulkWrite"
 	c, err := d.collFor(op, coll)
 	if err != nil {
 		return BulkResult{}, err
 	}
-	if len(models) == 0 {
-		return BulkResult{}, invalidf(op, "no write models")
+	if len(ops) == 0 {
+		return BulkResult{}, invalidf(op, "no write ops")
 	}
+	models := make([]mongo.WriteModel, len(ops))
+	inserted := make([]bson.Raw, len(ops)) // the insert documents by position, to name a duplicate's index
 	var docs []bson.Raw
-	for i, m := range models {
-		var err error
-		switch x := m.(type) {
-		case *mongo.InsertOneModel:
-			var raw bson.Raw
-			raw, err = d.checkDoc(op, coll, x.Document)
-			if err == nil {
-				x.Document = raw
-				docs = append(docs, raw)
-			}
-		case *mongo.ReplaceOneModel:
-			var raw bson.Raw
-			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
-				raw, err = d.checkDoc(op, coll, x.Replacement)
-			}
-			if err == nil {
-				x.Replacement = raw
-			}
-		case *mongo.UpdateOneModel:
-			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
-				x.Update, err = d.checkUpdate(op, coll, x.Update)
-			}
-		case *mongo.UpdateManyModel:
-			if x.Filter, err = checkFilter(op, x.Filter); err == nil {
-				x.Update, err = d.checkUpdate(op, coll, x.Update)
-			}
-		case *mongo.DeleteOneModel:
-			x.Filter, err = checkFilter(op, x.Filter)
-		case *mongo.DeleteManyModel:
-			x.Filter, err = checkFilter(op, x.Filter)
-		case nil:
-			err = invalidf(op, "model %d is nil", i)
-		}
+	for i, w := range ops {
+		m, raw, err := d.writeModel(op, coll, w)
 		if err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				ve.Detail = strings.TrimSpace(ve.Detail + " (op " + itoa(i) + ")")
+			}
 			return BulkResult{}, err
+		}
+		models[i] = m
+		if w.Kind == OpInsert {
+			inserted[i] = raw
+			docs = append(docs, raw)
 		}
 	}
 	var res *mongo.BulkWriteResult
@@ -645,12 +631,8 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 	if err != nil {
 		_, pos := dupMessage(err)
 		var pick []bson.Raw
-		if pos >= 0 && pos < len(models) {
-			if x, ok := models[pos].(*mongo.InsertOneModel); ok {
-				if r, ok := x.Document.(bson.Raw); ok {
-					pick = []bson.Raw{r}
-				}
-			}
+		if pos >= 0 && pos < len(inserted) && inserted[pos] != nil {
+			pick = []bson.Raw{inserted[pos]}
 		}
 		if pick == nil {
 			pick = docs
@@ -661,6 +643,52 @@ func (d *DB) BulkWrite(ctx context.Context, coll lucidkeys.Collection, models []
 		Inserted: res.InsertedCount, Matched: res.MatchedCount, Modified: res.ModifiedCount,
 		Deleted: res.DeletedCount, Upserted: res.UpsertedCount, UpsertedIDs: res.UpsertedIDs,
 	}, nil
+}
+
+// writeModel checks one WriteOp and returns the driver's model (and, for
+// an insert, the encoded document).
+func (d *DB) writeModel(op string, coll lucidkeys.Collection, w WriteOp) (mongo.WriteModel, bson.Raw, error) {
+	if w.Kind == OpInsert {
+		raw, err := d.checkDoc(op, coll, w.Doc)
+		if err != nil {
+			return nil, nil, err
+		}
+		return mongo.NewInsertOneModel().SetDocument(raw), raw, nil
+	}
+	f, err := checkFilter(op, w.Filter)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch w.Kind {
+	case OpReplaceOne:
+		raw, err := d.checkDoc(op, coll, w.Doc)
+		if err != nil {
+			return nil, nil, err
+		}
+		return mongo.NewReplaceOneModel().SetFilter(f).SetReplacement(raw), nil, nil
+	case OpUpdateOne, OpUpdateMany, OpUpsert:
+		u, err := d.checkUpdate(op, coll, w.Doc)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch w.Kind {
+		case OpUpdateMany:
+			return mongo.NewUpdateManyModel().SetFilter(f).SetUpdate(u), nil, nil
+		case OpUpsert:
+			if !d.cfg.SkipValidation {
+				if err := d.checkUpsertRequired(op, coll, f, u); err != nil {
+					return nil, nil, err
+				}
+			}
+			return mongo.NewUpdateOneModel().SetFilter(f).SetUpdate(u).SetUpsert(true), nil, nil
+		}
+		return mongo.NewUpdateOneModel().SetFilter(f).SetUpdate(u), nil, nil
+	case OpDeleteOne:
+		return mongo.NewDeleteOneModel().SetFilter(f), nil, nil
+	case OpDeleteMany:
+		return mongo.NewDeleteManyModel().SetFilter(f), nil, nil
+	}
+	return nil, nil, invalidf(op, "write op kind %d is unknown", int(w.Kind))
 }
 
 // Aggregate runs pipeline (mongo.Pipeline, []bson.D or bson.A) and decodes
