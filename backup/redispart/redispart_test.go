@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/HamiGames/lucid-data/backup"
@@ -390,4 +391,75 @@ func TestSourceStoppedMidBackup(t *testing.T) {
 	if inc, err := m.Incomplete(ctx); err != nil || len(inc) != 0 {
 		t.Fatalf("incomplete %v %v", inc, err)
 	}
+}
+
+// TestRestoreRefusesModuleMidFile: a module value after a good key fails
+// the restore with ErrUnsupported naming it; nothing is reported as
+// success, and the key still in the unsent batch is not written.
+func TestRestoreRefusesModuleMidFile(t *testing.T) {
+	ctx := context.Background()
+	p := testenv.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	defer c.Close()
+	data := []byte("REDIS0010\xfe\x00\x00\x01a\x01v\x07\x01m\x00\x00\x00\x00\x00\x00\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00")
+	rs, err := redispart.Restorer{Client: c}.RestoreRDB(ctx, bytes.NewReader(data))
+	if !errors.Is(err, backup.ErrUnsupported) || !strings.Contains(err.Error(), "module value (type 7)") {
+		t.Fatalf("%v", err)
+	}
+	if rs.Restored != 0 || c.DBSize(ctx).Val() != 0 {
+		t.Fatalf("restored %+v, %d keys", rs, c.DBSize(ctx).Val())
+	}
+	// A newer RDB version than this package reads: refused before any key.
+	_, err = redispart.Restorer{Client: c}.RestoreRDB(ctx, strings.NewReader("REDIS0013\xfe\x00\xff"))
+	if !errors.Is(err, backup.ErrUnsupported) || !strings.Contains(err.Error(), "RDB version 13") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// TestStandardToolsRecipe follows the package doc's recipe on an
+// encrypted, zstd-compressed part: age -d | zstd -d > dump.rdb, then
+// redis-check-rdb and a redis-server on it.
+func TestStandardToolsRecipe(t *testing.T) {
+	for _, tool := range []string{"age", "zstd", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if testenv.Required() {
+				t.Fatalf("%s not installed (LUCID_REQUIRE_SERVERS=1)", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	ctx := context.Background()
+	c := testenv.Redis(t)
+	ns := testenv.Namespace(t) + ":"
+	keys := fill(t, c, ns)
+	want := snapshot(t, c, keys)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := backup.NewLocal(dir, backup.Config{Recipients: []age.Recipient{id.Recipient()}, Identities: []age.Identity{id},
+		Checkers: redispart.Checkers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := m.Backup(ctx, []backup.Part{{Name: "redis", Source: &redispart.Source{Client: c, Match: ns + "*"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, man.ID); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(key, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	obj := filepath.Join(dir, man.ID, man.Parts[0].Object)
+	cmd := "age -d -i " + key + " " + obj + " | zstd -q -d > " + filepath.Join(out, "dump.rdb")
+	if o, err := exec.Command("bash", "-o", "pipefail", "-c", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, o)
+	}
+	checkRDB(t, filepath.Join(out, "dump.rdb"))
+	same(t, want, snapshot(t, loadServer(t, filepath.Join(out, "dump.rdb")), keys), func(k string) string { return k })
 }
