@@ -221,7 +221,10 @@ func testEmptyFilter(t *testing.T, s mongostore.Store) {
 		"UpdateOne":  func(f any) error { _, err := s.UpdateOne(ctx, Items, f, set); return err },
 		"UpdateMany": func(f any) error { _, err := s.UpdateMany(ctx, Items, f, set); return err },
 		"Upsert":     func(f any) error { _, err := s.Upsert(ctx, Items, f, set); return err },
-		"ReplaceOne": func(f any) error { _, err := s.ReplaceOne(ctx, Items, f, bson.D{{Key: "hit", Value: true}}); return err },
+		"ReplaceOne": func(f any) error {
+			_, err := s.ReplaceOne(ctx, Items, f, bson.D{{Key: "hit", Value: true}})
+			return err
+		},
 		"DeleteOne":  func(f any) error { _, err := s.DeleteOne(ctx, Items, f); return err },
 		"DeleteMany": func(f any) error { _, err := s.DeleteMany(ctx, Items, f); return err },
 		"FindOne":    func(f any) error { var v bson.M; return s.FindOne(ctx, Items, f, &v, nil) },
