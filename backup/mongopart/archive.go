@@ -8,6 +8,7 @@ import (
 	"hash"
 	"hash/crc64"
 	"io"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -187,7 +188,13 @@ type ArchiveHandler struct {
 // namespace's CRC-64, and hands its contents to h. An archive that does not
 // parse, is truncated or fails a CRC is an error wrapping ErrFormat.
 func ReadArchive(r io.Reader, h ArchiveHandler) error {
-	ar := archiveReader{r: bufio.NewReaderSize(r, 64<<10)}
+	// Documents are read with io.ReadFull, which bypasses bufio's buffer
+	// for large reads: a small buffer serves the 4-byte lengths.
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	ar := archiveReader{r: br}
 	return ar.read(h)
 }
 
@@ -221,17 +228,24 @@ func (ar *archiveReader) next(eofOK bool) (bson.Raw, error) {
 	if l < 5 || l > MaxDocSize {
 		return nil, formatErr("document length %d", l)
 	}
-	if cap(ar.buf) < int(l) {
-		ar.buf = make([]byte, l, max(int(l), 2*cap(ar.buf)))
-	}
-	b := ar.buf[:l]
-	copy(b, lb[:])
-	if _, err := io.ReadFull(ar.r, b[4:]); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil, formatErr("truncated document")
+	// The buffer grows with the bytes that actually arrive, not with the
+	// length a (possibly corrupt) prefix claims: a truncated archive never
+	// costs a 16 MiB allocation.
+	b := append(ar.buf[:0], lb[:]...)
+	for len(b) < int(l) {
+		chunk := min(int(l)-len(b), 1<<20)
+		b = slices.Grow(b, chunk)
+		k, err := io.ReadFull(ar.r, b[len(b):len(b)+chunk])
+		b = b[:len(b)+k]
+		if err != nil {
+			ar.buf = b
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, formatErr("truncated document")
+			}
+			return nil, err
 		}
-		return nil, err
 	}
+	ar.buf = b
 	raw := bson.Raw(b)
 	if err := raw.Validate(); err != nil {
 		return nil, formatErr("invalid BSON document: %v", err)
@@ -357,6 +371,13 @@ func (ar *archiveReader) read(h ArchiveHandler) error {
 	for ns, st := range open {
 		if !st.done {
 			return formatErr("%s has no end: truncated archive", ns)
+		}
+	}
+	// mongodump ends every namespace of its prelude, empty ones too: one
+	// without its end is an archive cut between two namespaces.
+	for _, c := range colls {
+		if st := open[c.DB+"."+c.Collection]; st == nil || !st.done {
+			return formatErr("%s.%s of the prelude has no end: truncated archive", c.DB, c.Collection)
 		}
 	}
 	return nil

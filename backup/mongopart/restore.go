@@ -25,7 +25,7 @@ const (
 // gzip's magic bytes (what `mongodump --archive --gzip` writes). The
 // caller closes nothing: the gzip reader needs no release.
 func Decompress(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReader(r)
 	b, err := br.Peek(2)
 	if err != nil && len(b) < 2 {
 		return br, nil // too short for gzip; the archive reader reports it
