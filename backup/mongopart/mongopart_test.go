@@ -369,3 +369,37 @@ func TestServerStoppedMidBackup(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestRestoreMongodumpDir(t *testing.T) {
+	src := testenv.Mongo(t)
+	c := src.Client()
+	seed(t, src)
+	for _, gz := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "gzip"}[gz], func(t *testing.T) {
+			ctx := ctxT(t)
+			dir := filepath.Join(t.TempDir(), "mongodb_backup_20260102_030405")
+			args := []string{"--uri", testenv.MongoURI(t), "--db", src.Name(), "--out", dir}
+			if gz {
+				args = append(args, "--gzip")
+			}
+			runTool(t, "mongodump", args...)
+			scratch := testenv.Namespace(t)
+			dropLater(t, c, scratch)
+			var res mongopart.Result
+			st, err := mongopart.Restorer{Client: c, Rename: map[string]string{src.Name(): scratch}, Result: &res, BatchBytes: 1 << 20}.RestoreDumpDir(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Records != 2503 || res.Inserted != 2503 || res.Indexes != 3 || st.Counts[src.Name()+".empty"] != 0 || len(st.Counts) != 3 {
+				t.Fatalf("stats %+v result %+v", st, res)
+			}
+			sameDocs(t, src, c.Database(scratch), "users", "events", "empty")
+			if n := len(indexNames(t, c.Database(scratch).Collection("events"))); n != 3 {
+				t.Fatalf("events has %d indexes", n)
+			}
+		})
+	}
+	if _, err := (mongopart.Restorer{Client: c}).RestoreDumpDir(ctxT(t), t.TempDir()); !errors.Is(err, backup.ErrNotFound) {
+		t.Fatalf("empty directory: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package mongopart
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/HamiGames/lucid-data/backup"
+)
+
+// RestoreDumpDir restores the directory layout `mongodump --out DIR
+// [--gzip]` writes — what Lucid's Python backup service produced: one
+// folder per database under dir holding <coll>.bson[.gz] and
+// <coll>.metadata.json[.gz] — with r's settings (Rename, Drop, Include,
+// NoIndexes, batches). Collections named system.* are skipped. It returns
+// the documents read by source namespace. A file that does not parse is an
+// error wrapping ErrFormat and naming the file.
+func (r Restorer) RestoreDumpDir(ctx context.Context, dir string) (backup.Stats, error) {
+	if r.Client == nil {
+		return backup.Stats{}, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "mongopart: no client"}
+	}
+	res := r.Result
+	if res == nil {
+		res = &Result{}
+	}
+	st := backup.Stats{Counts: map[string]int64{}}
+	dbs, err := os.ReadDir(dir)
+	if err != nil {
+		return st, fmt.Errorf("mongopart: dump directory: %w", err)
+	}
+	found := false
+	for _, d := range dbs {
+		if !d.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(dir, d.Name()))
+		if err != nil {
+			return st, fmt.Errorf("mongopart: dump directory: %w", err)
+		}
+		var colls []string
+		for _, f := range files {
+			name := f.Name()
+			for _, ext := range []string{".bson.gz", ".bson"} {
+				if c, ok := strings.CutSuffix(name, ext); ok && !f.IsDir() && !strings.HasSuffix(c, ".metadata") {
+					colls = append(colls, c)
+					break
+				}
+			}
+		}
+		slices.Sort(colls)
+		for _, coll := range slices.Compact(colls) {
+			if strings.HasPrefix(coll, "system.") || !r.included(d.Name(), coll) {
+				continue
+			}
+			found = true
+			n, err := r.restoreDumpFile(ctx, filepath.Join(dir, d.Name()), d.Name(), coll, res)
+			st.Records += n
+			st.Counts[d.Name()+"."+coll] = n
+			if err != nil {
+				return st, err
+			}
+		}
+	}
+	if !found {
+		return st, &backup.Error{Op: "restore", Kind: backup.ErrNotFound, Msg: "mongopart: no <db>/<coll>.bson[.gz] under " + dir}
+	}
+	return st, nil
+}
+
+// openMaybeGzip opens base+".gz" (gunzipped) or base; nil, nil when
+// neither exists.
+func openMaybeGzip(base string) (io.ReadCloser, error) {
+	f, err := os.Open(base + ".gz")
+	if err == nil {
+		zr, err := gzip.NewReader(bufio.NewReader(f))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s.gz: %v", errFormat, base, err)
+		}
+		return readCloser{zr, f}, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	f, err = os.Open(base)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return f, err
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, res *Result) (int64, error) {
+	var meta Metadata
+	mf, err := openMaybeGzip(filepath.Join(dbDir, coll+".metadata.json"))
+	if err != nil {
+		return 0, err
+	}
+	if mf != nil {
+		b, err := io.ReadAll(io.LimitReader(mf, 64<<20))
+		mf.Close()
+		if err != nil {
+			return 0, fmt.Errorf("mongopart: %s.%s metadata: %w", db, coll, err)
+		}
+		if meta, err = ParseMetadata(b); err != nil {
+			return 0, fmt.Errorf("%w: %s.%s: %v", errFormat, db, coll, err)
+		}
+	}
+	f, err := openMaybeGzip(filepath.Join(dbDir, coll+".bson"))
+	if err != nil || f == nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := r.open(ctx, db, coll, meta)
+	if err != nil {
+		return 0, err
+	}
+	ar := archiveReader{r: bufio.NewReader(f)}
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		doc, err := ar.next(true)
+		if err == io.EOF {
+			break
+		}
+		if err == nil && doc == nil {
+			err = formatErr("not a BSON document")
+		}
+		if err != nil {
+			return n, fmt.Errorf("mongopart: %s: %w", filepath.Join(dbDir, coll+".bson"), err)
+		}
+		n++
+		if err := b.add(ctx, doc, res); err != nil {
+			return n, err
+		}
+	}
+	if err := b.flush(ctx, res); err != nil {
+		return n, err
+	}
+	if r.NoIndexes {
+		return n, nil
+	}
+	k, err := createIndexes(ctx, b.coll, meta.Indexes)
+	res.Indexes += k
+	return n, err
+}
