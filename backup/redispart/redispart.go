@@ -242,31 +242,48 @@ func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) 
 	return st, nil
 }
 
+// streamNode writes one master's keys. Each pipeline carries the DUMP and
+// PTTL of one batch and the SCAN of the next, so a batch costs one round
+// trip.
 func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, version int, rw *rdbWriter, st *backup.Stats) error {
-	var cursor uint64
+	keys, cursor, err := n.Scan(ctx, 0, s.Match, int64(s.batch())).Result()
+	if err != nil {
+		return err
+	}
 	for {
-		keys, next, err := n.Scan(ctx, cursor, s.Match, int64(s.batch())).Result()
-		if err != nil {
-			return err
-		}
-		for len(keys) > 0 {
+		var scan *redis.ScanCmd
+		for {
 			batch := keys[:min(len(keys), s.batch())]
 			keys = keys[len(batch):]
-			if err := s.dumpBatch(ctx, n, batch, version, rw, st); err != nil {
+			last := len(keys) == 0
+			if scan, err = s.dumpBatch(ctx, n, batch, last && cursor != 0, cursor, version, rw, st); err != nil {
 				return err
 			}
+			if last {
+				break
+			}
 		}
-		if cursor = next; cursor == 0 {
+		if scan == nil {
 			return rw.err
+		}
+		if keys, cursor, err = scan.Result(); err != nil {
+			return err
 		}
 	}
 }
 
-func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, version int, rw *rdbWriter, st *backup.Stats) error {
+// dumpBatch reads keys with DUMP and PTTL in one pipeline, with the SCAN
+// from cursor when scan is set, and writes them.
+func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, scan bool, cursor uint64,
+	version int, rw *rdbWriter, st *backup.Stats) (*redis.ScanCmd, error) {
 	dumps := make([]*redis.StringCmd, len(keys))
 	ttls := make([]*redis.DurationCmd, len(keys))
+	var next *redis.ScanCmd
 	now := s.now()
 	_, err := n.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if scan {
+			next = p.Scan(ctx, cursor, s.Match, int64(s.batch()))
+		}
 		for i, k := range keys {
 			dumps[i] = p.Dump(ctx, k)
 			ttls[i] = p.PTTL(ctx, k)
@@ -274,7 +291,7 @@ func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, 
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+		return nil, err
 	}
 	for i, k := range keys {
 		raw, err := dumps[i].Bytes()
@@ -282,21 +299,21 @@ func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, 
 			continue // gone since SCAN
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ttl, err := ttls[i].Result()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ttl == -2 {
 			continue // expired or deleted after DUMP
 		}
 		t, value, v, err := splitDump(raw)
 		if err != nil {
-			return &backup.Error{Op: "redis part", Kind: backup.ErrCorrupt, Msg: "key " + strconv.Quote(k), Err: err}
+			return nil, &backup.Error{Op: "redis part", Kind: backup.ErrCorrupt, Msg: "key " + strconv.Quote(k), Err: err}
 		}
 		if v > version {
-			return &backup.Error{Op: "redis part", Kind: backup.ErrUnsupported,
+			return nil, &backup.Error{Op: "redis part", Kind: backup.ErrUnsupported,
 				Msg: fmt.Sprintf("key %q has RDB version %d, the part was started at %d (servers upgraded mid-backup?)", k, v, version)}
 		}
 		var exp int64
@@ -308,7 +325,7 @@ func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, 
 		st.Records++
 		st.Counts[typeName(t)]++
 	}
-	return rw.err
+	return next, rw.err
 }
 
 // Checker parses a Redis part for backup.Manager.Verify: every key's

@@ -308,7 +308,9 @@ func TestRestoreBGSAVE(t *testing.T) {
 		}
 		keys = append(keys, k)
 	}
-	if err := sc.Set(ctx, "gone", "soon", 50*time.Millisecond).Err(); err != nil {
+	// Expires 10 minutes from now: saved in the dump, expired for a
+	// restore whose clock says 11 minutes later.
+	if err := sc.Set(ctx, "gone", "soon", 10*time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := sc.Do(ctx, "function", "load", "#!lua name=lucidtest\nredis.register_function('f', function() return 1 end)").Err(); err != nil {
@@ -337,12 +339,11 @@ func TestRestoreBGSAVE(t *testing.T) {
 			dst := testenv.StartRedis(t)
 			dc := redis.NewClient(&redis.Options{Addr: dst.Addr()})
 			defer dc.Close()
-			// The expiring key is skipped whether or not the save caught it.
-			st, err := redispart.Restorer{Client: dc, Now: func() time.Time { return time.Now().Add(time.Second) }}.RestoreRDB(ctx, bytes.NewReader(data))
+			st, err := redispart.Restorer{Client: dc, Now: func() time.Time { return time.Now().Add(11 * time.Minute) }}.RestoreRDB(ctx, bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Restored != int64(len(keys)) || st.File.Records < int64(len(keys)) {
+			if st.Restored != int64(len(keys)) || st.Expired != 1 || st.File.Records != int64(len(keys))+1 {
 				t.Fatalf("restored %+v", st)
 			}
 			same(t, want, snapshot(t, dc, keys), func(k string) string { return k })
@@ -462,4 +463,30 @@ func TestStandardToolsRecipe(t *testing.T) {
 	}
 	checkRDB(t, filepath.Join(out, "dump.rdb"))
 	same(t, want, snapshot(t, loadServer(t, filepath.Join(out, "dump.rdb")), keys), func(k string) string { return k })
+}
+
+// TestEmptyKeyspace: a server without keys gives an RDB that Verify,
+// redis-check-rdb and redis-server accept.
+func TestEmptyKeyspace(t *testing.T) {
+	ctx := context.Background()
+	p := testenv.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	defer c.Close()
+	dir := t.TempDir()
+	m := plainManager(t, dir)
+	man, err := m.Backup(ctx, []backup.Part{redispart.Part("redis", c)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if man.Parts[0].Records != 0 {
+		t.Fatalf("%+v", man.Parts[0])
+	}
+	if _, err := m.Verify(ctx, man.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, man.ID, man.Parts[0].Object)
+	checkRDB(t, path)
+	if n := loadServer(t, path).DBSize(ctx).Val(); n != 0 {
+		t.Fatalf("%d keys", n)
+	}
 }
