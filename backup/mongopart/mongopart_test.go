@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/mongopart"
 	"github.com/HamiGames/lucid-data/internal/testenv"
@@ -401,5 +403,55 @@ func TestRestoreMongodumpDir(t *testing.T) {
 	}
 	if _, err := (mongopart.Restorer{Client: c}).RestoreDumpDir(ctxT(t), t.TempDir()); !errors.Is(err, backup.ErrNotFound) {
 		t.Fatalf("empty directory: %v", err)
+	}
+}
+
+// The package doc's recipe: an age-encrypted zstd part restores with
+// `age -d -i key.txt part | zstd -d | mongorestore --archive`.
+func TestAgeZstdMongorestoreRecipe(t *testing.T) {
+	mr := filepath.Join(tools(t), "mongorestore")
+	for _, tool := range []string{"age", "zstd", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if testenv.Required() {
+				t.Fatalf("%s not installed (LUCID_REQUIRE_SERVERS=1)", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	ctx := ctxT(t)
+	src := testenv.Mongo(t)
+	c := src.Client()
+	seed(t, src)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := backup.NewLocal(dir, backup.Config{Recipients: []age.Recipient{id.Recipient()}, Identities: []age.Identity{id}, Checkers: mongopart.Checkers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := m.Backup(ctx, []backup.Part{mongopart.Part("mongodb", c, src.Name()+".users", src.Name()+".events")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(ctx, man.ID); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(key, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scratch := testenv.Namespace(t)
+	dropLater(t, c, scratch)
+	obj := filepath.Join(dir, man.ID, man.Parts[0].Object)
+	cmd := exec.Command("sh", "-c", `age -d -i "$1" "$2" | zstd -q -d | "$3" --uri "$4" --archive --noIndexRestore --nsFrom "$5.*" --nsTo "$6.*"`,
+		"sh", key, obj, mr, testenv.MongoURI(t), src.Name(), scratch)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	sameDocs(t, src, c.Database(scratch), "users", "events")
+	if names, _ := c.Database(scratch).ListCollectionNames(ctx, bson.D{}); len(names) != 2 {
+		t.Fatalf("collections %v (empty was not selected)", names)
 	}
 }
