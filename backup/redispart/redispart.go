@@ -90,8 +90,8 @@ type Source struct {
 	// time.Now).
 	Now func() time.Time
 
-	once sync.Once
-	info backup.SourceInfo
+	mu   sync.Mutex
+	info backup.SourceInfo // once a master answered Describe
 }
 
 // Part returns a backup.Part named name for c's keyspace.
@@ -105,10 +105,17 @@ func Checkers() map[string]backup.Checker { return map[string]backup.Checker{Kin
 
 // Describe implements backup.Source. The format version is the RDB version
 // of the servers' DUMP payloads, so Describe asks a master for one (it
-// falls back to 0, unknown, when none answers; Stream then fails anyway).
+// falls back to 0, unknown, when none answers; Stream then fails anyway,
+// and the next Describe asks again). Within one backup the answer is kept,
+// so the manifest and the file agree.
 func (s *Source) Describe() backup.SourceInfo {
-	s.once.Do(func() {
-		s.info = backup.SourceInfo{Kind: Kind, Format: Format, Source: "Redis", Meta: map[string]string{}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.info.FormatVersion != 0 {
+		return s.info
+	}
+	s.info = backup.SourceInfo{Kind: Kind, Format: Format, Source: "Redis", Meta: map[string]string{}}
+	func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		nodes, err := s.masters(ctx)
@@ -134,7 +141,7 @@ func (s *Source) Describe() backup.SourceInfo {
 			v = emptyVersion
 		}
 		s.info.FormatVersion = v
-	})
+	}()
 	return s.info
 }
 
@@ -216,11 +223,17 @@ func (s *Source) masters(ctx context.Context) ([]redis.Cmdable, error) {
 	}
 }
 
-// Stream implements backup.Source: the RDB file of every master's keys.
+// Stream implements backup.Source: the RDB file of every master's keys,
+// in the RDB version Describe found (the one the manifest records).
 // A key that expires or is deleted between SCAN and DUMP is left out; a
 // server that stops answering fails the part.
 func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 	info := s.Describe()
+	defer func() { // the next backup asks the servers again
+		s.mu.Lock()
+		s.info = backup.SourceInfo{}
+		s.mu.Unlock()
+	}()
 	nodes, err := s.masters(ctx)
 	if err != nil {
 		return backup.Stats{}, err

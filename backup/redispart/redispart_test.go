@@ -474,11 +474,12 @@ func TestEmptyKeyspace(t *testing.T) {
 	defer c.Close()
 	dir := t.TempDir()
 	m := plainManager(t, dir)
-	man, err := m.Backup(ctx, []backup.Part{redispart.Part("redis", c)}, nil)
+	part := redispart.Part("redis", c)
+	man, err := m.Backup(ctx, []backup.Part{part}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.Parts[0].Records != 0 {
+	if man.Parts[0].Records != 0 || man.Parts[0].FormatVersion != 9 {
 		t.Fatalf("%+v", man.Parts[0])
 	}
 	if _, err := m.Verify(ctx, man.ID); err != nil {
@@ -488,5 +489,13 @@ func TestEmptyKeyspace(t *testing.T) {
 	checkRDB(t, path)
 	if n := loadServer(t, path).DBSize(ctx).Val(); n != 0 {
 		t.Fatalf("%d keys", n)
+	}
+	// The same Source asks the server again on its next backup.
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	man, err = m.Backup(ctx, []backup.Part{part}, nil)
+	if err != nil || man.Parts[0].Records != 1 || man.Parts[0].FormatVersion != 10 {
+		t.Fatalf("second backup %+v %v", man, err)
 	}
 }
