@@ -340,9 +340,15 @@ func (g *gateway) query(w http.ResponseWriter, r *http.Request) error {
 		}
 		f = f.Eq(k, v)
 	}
-	filter, err := f.Build()
+	built, err := f.Build()
 	if err != nil {
 		return err
+	}
+	// No conditions lists the collection (bounded by Limit): the SDK wants
+	// that said explicitly, so an empty filter never means "all" by accident.
+	var filter any = built
+	if len(q.Filter) == 0 {
+		filter = mongostore.All
 	}
 	var docs []map[string]any
 	if err := g.DB.Find(r.Context(), coll, filter, &docs, &mongostore.FindOptions{

@@ -286,6 +286,10 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("no RateLimit headers: %v", hdr)
 	}
 	c.call("POST", q, key, `{"collection":"users","filter":{"email":"nobody@example.org"}}`, 200)
+	// No conditions lists the collection, bounded by the limit.
+	if _, out := c.call("POST", q, key, `{"collection":"users","filter":{},"limit":1}`, 200); out["count"] != float64(1) {
+		t.Errorf("empty filter, limit 1: %v", out)
+	}
 	for _, inj := range []string{
 		`{"collection":"users","filter":{"email":{"$ne":""}}}`,
 		`{"collection":"users","filter":{"$where":"sleep(1000)"}}`,
