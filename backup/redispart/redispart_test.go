@@ -294,8 +294,9 @@ func TestSourceLoadsInRedis(t *testing.T) {
 	}
 }
 
-// TestRestoreBGSAVE restores a real server's SAVE dump.rdb, plain and
-// gzipped as Lucid's Python service stores it, into a private server.
+// TestRestoreBGSAVE restores a real server's SAVE dump.rdb (plain and
+// gzipped as Lucid's Python service stores it) and what redis-cli --rdb
+// fetches, into a private server each.
 func TestRestoreBGSAVE(t *testing.T) {
 	ctx := context.Background()
 	src := testenv.StartRedis(t)
@@ -334,7 +335,20 @@ func TestRestoreBGSAVE(t *testing.T) {
 	if err != nil || st.Records != int64(len(keys))+1 {
 		t.Fatalf("count %+v %v", st, err)
 	}
-	for name, data := range map[string][]byte{"dump.rdb": raw, "dump.rdb.gz": gz.Bytes()} {
+	// What `redis-cli --rdb` fetches (the server's diskless dump).
+	if err := sc.ConfigSet(ctx, "repl-diskless-sync-delay", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(src.Addr(), ":")
+	cliPath := filepath.Join(t.TempDir(), "cli.rdb")
+	if o, err := exec.Command("redis-cli", "-h", host, "-p", port, "--rdb", cliPath).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --rdb: %v\n%s", err, o)
+	}
+	cli, err := os.ReadFile(cliPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"dump.rdb": raw, "dump.rdb.gz": gz.Bytes(), "redis-cli--rdb": cli} {
 		t.Run(name, func(t *testing.T) {
 			dst := testenv.StartRedis(t)
 			dc := redis.NewClient(&redis.Options{Addr: dst.Addr()})
