@@ -28,7 +28,7 @@ const (
 	CollSystemConfig  Collection = "system_config" // system configuration
 )
 
-// Collections returns the 15 collections in the seed's order (core,
+// Collections returns Lucid's 15 collections in its own order (core,
 // application, system). The slice is new on every call.
 func Collections() []Collection {
 	return []Collection{

@@ -41,8 +41,5 @@ func connect(t testing.TB, cfg mongostore.Config) *mongostore.DB {
 	return db
 }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the harness's per-test context (cancelled when t ends, bounded).
+func ctxT(t testing.TB) context.Context { return testenv.Context(t) }

@@ -63,8 +63,5 @@ func cleanup(t testing.TB, tc *Client, base, prefix string) {
 	}
 }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the harness's per-test context (cancelled when t ends, bounded).
+func ctxT(t testing.TB) context.Context { return testenv.Context(t) }

@@ -22,6 +22,7 @@
 package testenv
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
@@ -30,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // RequireEnv is the variable that turns a missing server from a skip into a
@@ -153,3 +155,15 @@ func (o *once[T]) get(f func() (T, error)) (T, error) {
 	}
 	return o.v, o.err
 }
+
+// Context returns a context for one test's calls: cancelled when t ends and
+// bounded by TestTimeout, so a hung server fails the test with a deadline
+// instead of hanging the run.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), TestTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestTimeout bounds every call a test makes through Context.
+const TestTimeout = 3 * time.Minute
