@@ -136,3 +136,15 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestParseLucidSnapshotName(t *testing.T) {
+	tm, ok := ParseLucidSnapshotName("snapshot_20260102_030405")
+	if !ok || tm.Format("2006-01-02T15:04:05Z07:00") != "2026-01-02T03:04:05Z" {
+		t.Fatalf("%v %v", tm, ok)
+	}
+	for _, bad := range []string{"", "snapshot_", "snapshot_20261302_030405", "snapshot_20260102-030405", "snap_20260102_030405", "snapshot_20260102_0304050"} {
+		if _, ok := ParseLucidSnapshotName(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

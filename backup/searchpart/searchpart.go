@@ -44,6 +44,15 @@
 //
 // Restorer does the same with the SDK's bulk indexer, renaming indices and
 // aliases on the way if asked, and checks the counts.
+//
+// # Engine snapshots
+//
+// Snapshots drives the engine's own snapshot API instead (register an fs
+// repository, create, list, restore with rename, delete), and finds the
+// snapshot_YYYYmmdd_HHMMSS snapshots of Lucid's lucid_backup repository.
+// An fs repository needs its location under every node's path.repo; an
+// engine without one (or without the named repository) answers
+// backup.ErrUnsupported.
 package searchpart
 
 import (
@@ -293,6 +302,26 @@ func getIndices(ctx context.Context, c *search.Client, patterns []string) (map[s
 	return raw, nil
 }
 
+// classify maps an engine's failure (its status, error type and whole
+// answer, whose root causes name path.repo) to a backup sentinel, or nil.
+func classify(status int, typ, body string) error {
+	switch {
+	case typ == "repository_missing_exception",
+		typ == "repository_exception" && strings.Contains(body, "path.repo"):
+		// The engine has no such repository, or cannot have an fs one.
+		return backup.ErrUnsupported
+	case typ == "resource_already_exists_exception", typ == "invalid_snapshot_name_exception" && strings.Contains(body, "already exists"):
+		return backup.ErrExists
+	case status == http.StatusNotFound:
+		return backup.ErrNotFound
+	case status == http.StatusBadRequest:
+		return backup.ErrInvalid
+	case status == http.StatusNotImplemented:
+		return backup.ErrUnsupported
+	}
+	return nil
+}
+
 // requester is an esapi request.
 type requester interface {
 	Do(ctx context.Context, t esapi.Transport) (*esapi.Response, error)
@@ -315,19 +344,19 @@ func do(ctx context.Context, c *search.Client, op string, req requester, out any
 		return &backup.Error{Op: "search part", Msg: op, Err: err}
 	}
 	if res.StatusCode/100 != 2 {
-		var kind error
-		switch res.StatusCode {
-		case http.StatusNotFound:
-			kind = backup.ErrNotFound
-		case http.StatusBadRequest:
-			kind = backup.ErrInvalid
-		case http.StatusNotImplemented:
-			kind = backup.ErrUnsupported
+		var e struct {
+			Error struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
 		}
+		_ = json.Unmarshal(body, &e)
+		kind := classify(res.StatusCode, e.Error.Type, string(body))
 		if len(body) > 512 {
 			body = body[:512]
 		}
-		return &backup.Error{Op: "search part", Kind: kind, Msg: fmt.Sprintf("%s: HTTP %d: %s", op, res.StatusCode, body)}
+		return &backup.Error{Op: "search part", Kind: kind,
+			Msg: fmt.Sprintf("%s: HTTP %d: %s", op, res.StatusCode, body)}
 	}
 	if out == nil {
 		return nil

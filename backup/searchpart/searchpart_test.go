@@ -54,7 +54,7 @@ func newEnv(t *testing.T, cfg search.Config) env {
 		getJSON(t, srv.URL+"/"+e.prefix+"*?expand_wildcards=all&allow_no_indices=true", &idx)
 		for name := range idx {
 			req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/"+name, nil)
-			if res, err := http.DefaultClient.Do(req); err == nil {
+			if res, err := plainClient().Do(req); err == nil {
 				res.Body.Close()
 			}
 		}
@@ -62,9 +62,15 @@ func newEnv(t *testing.T, cfg search.Config) env {
 	return e
 }
 
+// plainClient is an HTTP client that keeps no idle connection, so no
+// goroutine of its outlives the request (goleak).
+func plainClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+}
+
 func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := plainClient().Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
