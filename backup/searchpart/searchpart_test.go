@@ -437,3 +437,35 @@ func TestSearchSourceUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Restorer used directly: a manifest whose counts differ from the part's
+// is ErrCorrupt, and a document the engine rejects fails the restore.
+func TestSearchRestorerChecks(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, search.Config{})
+	name := e.prefix + "lucid-blocks-2026.11"
+	seed(t, e, name, nil, 20)
+	var part bytes.Buffer
+	st, err := searchpart.Source{Client: e.c, Indices: []string{name}}.Stream(ctx, &part)
+	if err != nil || st.Records != 20 {
+		t.Fatalf("stream: %+v %v", st, err)
+	}
+	pm := backup.PartManifest{Name: "search", Kind: searchpart.Kind, Format: searchpart.Format, FormatVersion: searchpart.FormatVersion,
+		Records: 21, Counts: map[string]int64{name: 21}}
+	r := searchpart.Restorer{Client: e.c, Prefix: e.prefix, NewPrefix: e.prefix + "c-"}
+	if _, err := r.Restore(ctx, pm, bytes.NewReader(part.Bytes())); !errors.Is(err, backup.ErrCorrupt) {
+		t.Fatalf("restore against a manifest counting 21: %v", err)
+	}
+
+	// The same part with one source no longer fitting the mapping ("n" is
+	// a long).
+	bad := bytes.Replace(part.Bytes(), []byte(`"n":-3`), []byte(`"n":{}`), 1)
+	if bytes.Equal(bad, part.Bytes()) {
+		t.Fatal("no document to spoil")
+	}
+	pm.Records, pm.Counts = 20, map[string]int64{name: 20}
+	r.NewPrefix = e.prefix + "d-"
+	if _, err := r.Restore(ctx, pm, bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "status 400") {
+		t.Fatalf("restore of a rejected document: %v", err)
+	}
+}
