@@ -50,7 +50,7 @@ trap cleanup EXIT
 if [ -z "${LUCID_TEST_SEARCH_URL:-}" ]; then
   # Built, not `go run`: the signal at the end must reach the launcher itself.
   go build -o "$ostmp/opensearch" ./internal/testenv/launch/opensearch
-  "$ostmp/opensearch" -urlfile "$ostmp/url" >"$ostmp/log" 2>&1 &
+  "$ostmp/opensearch" -urlfile "$ostmp/url" -repofile "$ostmp/repo" >"$ostmp/log" 2>&1 &
   ospid=$!
 fi
 
@@ -83,6 +83,7 @@ if [ -n "${ospid:-}" ]; then
   done
   [ -s "$ostmp/url" ] || { cat "$ostmp/log"; echo "OpenSearch not up in 300s"; exit 1; }
   export LUCID_TEST_SEARCH_URL=$(cat "$ostmp/url")
+  export LUCID_TEST_SEARCH_REPO=$(cat "$ostmp/repo")
 fi
 
 step "servers (product and version, once per run)"

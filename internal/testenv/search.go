@@ -17,6 +17,9 @@ import (
 // Environment variables for the search engine.
 const (
 	SearchURLEnv = "LUCID_TEST_SEARCH_URL" // http://host:9200, Elasticsearch 8 or OpenSearch 2/3
+	// SearchRepoEnv names a directory under the node's path.repo, for
+	// snapshot tests; the test script and the harness's own node set it.
+	SearchRepoEnv = "LUCID_TEST_SEARCH_REPO"
 )
 
 // SearchServer is a running Elasticsearch or OpenSearch.
@@ -61,6 +64,11 @@ func findSearch() (SearchServer, error) {
 		return SearchServer{}, err
 	}
 	onShutdown(n.Stop)
+	// The snapshot tests find the node's path.repo here, as the test
+	// script exports it for its shared node.
+	if os.Getenv(SearchRepoEnv) == "" {
+		_ = os.Setenv(SearchRepoEnv, n.Repo)
+	}
 	return probeSearch(n.URL)
 }
 

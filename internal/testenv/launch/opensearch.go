@@ -57,7 +57,10 @@ func OpenSearchHome() (string, error) {
 
 // OpenSearchNode is a one-node OpenSearch cluster in a child JVM.
 type OpenSearchNode struct {
-	URL  string // http://127.0.0.1:PORT
+	URL string // http://127.0.0.1:PORT
+	// Repo is the node's path.repo: snapshot tests register fs
+	// repositories in directories under it.
+	Repo string
 	p    *Process
 	base string
 }
@@ -77,6 +80,21 @@ func StartOpenSearch(ctx context.Context) (*OpenSearchNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The runner copies its default opensearch.yml only where none exists,
+	// and the node reads it: the one setting the runner has no flag for,
+	// path.repo, goes there.
+	repo := filepath.Join(base, "repo")
+	conf := filepath.Join(base, "cluster", "node_1", "config")
+	if err := os.MkdirAll(repo, 0o755); err == nil {
+		err = os.MkdirAll(conf, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(conf, "opensearch.yml"), []byte("path.repo: [\""+repo+"\"]\n"), 0o644)
+	}
+	if err != nil {
+		_ = os.RemoveAll(base)
+		return nil, err
+	}
 	java := os.Getenv(JavaEnv)
 	if java == "" {
 		java = "java"
@@ -93,7 +111,7 @@ func StartOpenSearch(ctx context.Context) (*OpenSearchNode, error) {
 		_ = os.RemoveAll(base)
 		return nil, err
 	}
-	n := &OpenSearchNode{p: p, base: base}
+	n := &OpenSearchNode{p: p, base: base, Repo: repo}
 	for {
 		if done, err := p.Exited(); done {
 			tail := p.Tail()

@@ -18,6 +18,7 @@ import (
 
 func main() {
 	urlFile := flag.String("urlfile", "", "write the node's URL to this file once it is green")
+	repoFile := flag.String("repofile", "", "write the node's path.repo directory to this file before the URL")
 	timeout := flag.Duration("timeout", 4*time.Minute, "start-up limit")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -26,6 +27,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "opensearch:", err)
 		os.Exit(1)
+	}
+	if *repoFile != "" {
+		if err := os.WriteFile(*repoFile, []byte(n.Repo+"\n"), 0o644); err != nil {
+			n.Stop()
+			fmt.Fprintln(os.Stderr, "opensearch:", err)
+			os.Exit(1)
+		}
 	}
 	if *urlFile != "" {
 		// Written atomically: the test script polls for a non-empty file.
