@@ -85,7 +85,8 @@ func StartOpenSearch(ctx context.Context) (*OpenSearchNode, error) {
 	// path.repo, goes there.
 	repo := filepath.Join(base, "repo")
 	conf := filepath.Join(base, "cluster", "node_1", "config")
-	if err := os.MkdirAll(repo, 0o755); err == nil {
+	err = os.MkdirAll(repo, 0o755)
+	if err == nil {
 		err = os.MkdirAll(conf, 0o755)
 	}
 	if err == nil {
