@@ -660,10 +660,23 @@ func (x *extractor) chown(dfd int, base string, hdr *tar.Header) error {
 }
 
 // resolvesInside reports whether the path rel under root, with every symlink
-// on it followed as the kernel would, stays inside root. A missing component
-// ends the physical walk (the rest is resolved lexically); absolute targets,
-// climbing above root and more than 40 hops (a loop) count as outside.
-func resolvesInside(root, rel string) bool {
+// on it followed as the kernel would, stays inside root. A loop counts as
+// not inside: the extractor's final check removes such links too.
+func resolvesInside(root, rel string) bool { return resolve(root, rel) == resolvedInside }
+
+// resolution is where a path under root ends once its symlinks are followed.
+type resolution int
+
+const (
+	resolvedInside  resolution = iota
+	resolvedOutside            // climbs above root or meets an absolute target
+	resolvedLoop               // more than 40 hops: the kernel answers ELOOP
+)
+
+// resolve follows the path rel under root as the kernel would. A missing
+// component ends the physical walk (the rest is resolved lexically, as it
+// would be once those names appear as directories).
+func resolve(root, rel string) resolution {
 	var stack []string
 	pending := strings.Split(rel, "/")
 	hops := 0
@@ -676,7 +689,7 @@ func resolvesInside(root, rel string) bool {
 			continue
 		case "..":
 			if len(stack) == 0 {
-				return false
+				return resolvedOutside
 			}
 			stack = stack[:len(stack)-1]
 			continue
@@ -697,11 +710,14 @@ func resolvesInside(root, rel string) bool {
 			continue
 		}
 		hops++
+		if hops > 40 {
+			return resolvedLoop
+		}
 		t, err := os.Readlink(p)
-		if err != nil || hops > 40 || strings.HasPrefix(t, "/") || filepath.IsAbs(t) {
-			return false
+		if err != nil || strings.HasPrefix(t, "/") || filepath.IsAbs(t) {
+			return resolvedOutside
 		}
 		pending = append(strings.Split(t, "/"), pending...)
 	}
-	return true
+	return resolvedInside
 }

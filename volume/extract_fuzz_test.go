@@ -142,7 +142,9 @@ func FuzzExtractEntries(f *testing.F) {
 			rel, _ := filepath.Rel(c.target, p)
 			switch {
 			case d.Type()&fs.ModeSymlink != 0:
-				if rel != "planted" && !resolvesInside(c.target, filepath.ToSlash(rel)) {
+				// A loop (x -> m/y/x/a with m/y -> ..) is refused by the kernel
+				// with ELOOP and reaches nothing: only an escape fails.
+				if rel != "planted" && resolve(c.target, filepath.ToSlash(rel)) == resolvedOutside {
 					t.Fatalf("symlink %s -> %s resolves outside the target", rel, readlink(p))
 				}
 			case d.Type().IsRegular():
