@@ -18,13 +18,22 @@
 //     indices, monthly rollover and lifecycle, bulk, full-text, aggregations.
 //   - volume: directories on the host as data volumes — usage and quotas,
 //     monitor, health, performance, safe archive/restore/migrate, integrity.
-//   - backup: streaming backups of all of the above to local disk or S3
-//     (planned: the package holds only its documentation so far).
+//   - backup: streaming backups (zstd or gzip, age encryption) to local disk
+//     or S3 with manifests, verify and restore; one subpackage per part kind
+//     (volumepart, mongopart, redispart, searchpart) and for the S3 sink, each
+//     in the format its own tools read (tar, mongodump archive, RDB, _bulk
+//     NDJSON).
+//   - errkind: the one error vocabulary; every package's sentinels belong to
+//     a kind, and errkind.Of(err) answers for any of them.
+//   - health: the one health Report every client's Check(ctx) returns, and an
+//     aggregator serving liveness and readiness.
 //
-// Every call that does I/O takes a context first. Errors are package
-// sentinels (ErrNotFound, ErrValidation, ...) wrapped once with the cause
-// kept, so errors.Is and errors.As reach both. Options are Config structs
-// whose zero value means documented defaults; logging goes to an optional
-// *slog.Logger. The README shows each package in a few lines and how the
-// tests reach real servers (internal/testenv).
+// Every call that does I/O takes a context first; a caller's cancellation or
+// deadline comes back as context.Canceled or context.DeadlineExceeded. Errors
+// are package sentinels (ErrNotFound, ErrValidation, ...) wrapped once with
+// the cause kept, so errors.Is and errors.As reach both. Every network client
+// has Connect(ctx, Config), FromEnv, Ping, Check and an idempotent Close.
+// Options are Config structs whose zero value means documented defaults;
+// logging goes to an optional *slog.Logger. The README shows each package in
+// a few lines and how the tests reach real servers (internal/testenv).
 package lucid
