@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !lucidfuzz
 
 package backup_test
 
@@ -7,71 +7,17 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 	"golang.org/x/sys/unix"
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/errkind"
+	"github.com/HamiGames/lucid-data/internal/testenv"
 )
-
-// loopFS makes a small ext4 filesystem in a file and loop-mounts it (as
-// volume's tests do); unmounted in t.Cleanup. Without root or the tools
-// it skips, unless LUCID_REQUIRE_SERVERS=1.
-func loopFS(t *testing.T, sizeMiB int) string {
-	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("LUCID_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("loop-mounted filesystem needed (LUCID_REQUIRE_SERVERS=1): "+format, args...)
-		}
-		t.Skipf("no loop-mounted filesystem: "+format, args...)
-	}
-	if os.Geteuid() != 0 {
-		unavailable("not root")
-	}
-	mkfs, err := exec.LookPath("mkfs.ext4")
-	if err != nil {
-		unavailable("mkfs.ext4 not installed: %v", err)
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(int64(sizeMiB) << 20); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if out, err := exec.Command(mkfs, "-q", "-F", img).CombinedOutput(); err != nil {
-		unavailable("mkfs.ext4: %v: %s", err, out)
-	}
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		unavailable("mount -o loop: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		var err error
-		for i := 0; i < 20; i++ {
-			if err = unix.Unmount(mnt, 0); err == nil || err == unix.EINVAL {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		_ = unix.Unmount(mnt, unix.MNT_DETACH)
-		t.Errorf("unmount %s: %v", mnt, err)
-	})
-	return mnt
-}
 
 // randSource writes size incompressible bytes.
 type randSource struct{ size int64 }
@@ -87,7 +33,7 @@ func (r randSource) Stream(ctx context.Context, w io.Writer) (backup.Stats, erro
 // A full disk: a clear error of the ResourceExhausted kind naming the part,
 // no manifest, no partial file, and the part written before it removed.
 func TestFullLocalDisk(t *testing.T) {
-	mnt := loopFS(t, 16)
+	mnt := testenv.LoopFS(t, 16)
 	dir := filepath.Join(mnt, "backups")
 	id := newIdentity(t)
 	m, err := backup.NewLocal(dir, backup.Config{Recipients: []age.Recipient{id.Recipient()}, Identities: []age.Identity{id}})

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !lucidfuzz
 
 package volume
 
@@ -13,63 +13,10 @@ import (
 	"time"
 
 	"github.com/HamiGames/lucid-data/health"
+	"github.com/HamiGames/lucid-data/internal/testenv"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"golang.org/x/sys/unix"
 )
-
-// loopFS makes a small ext4 filesystem in a file, loop-mounts it and
-// returns the mount point; it is unmounted in t.Cleanup. Without the tools
-// or privileges it skips, unless LUCID_REQUIRE_SERVERS=1, where it fails
-// with the reason.
-func loopFS(t *testing.T, sizeMiB int, mkfsArgs ...string) string {
-	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("LUCID_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("loop-mounted filesystem needed (LUCID_REQUIRE_SERVERS=1): "+format, args...)
-		}
-		t.Skipf("no loop-mounted filesystem: "+format, args...)
-	}
-	if os.Geteuid() != 0 {
-		unavailable("not root")
-	}
-	mkfs, err := exec.LookPath("mkfs.ext4")
-	if err != nil {
-		unavailable("mkfs.ext4 not installed: %v", err)
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(int64(sizeMiB) << 20); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	args := append([]string{"-q", "-F"}, mkfsArgs...)
-	if out, err := exec.Command(mkfs, append(args, img)...).CombinedOutput(); err != nil {
-		unavailable("mkfs.ext4: %v: %s", err, out)
-	}
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		unavailable("mount -o loop: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		var err error
-		for i := 0; i < 20; i++ {
-			if err = unix.Unmount(mnt, 0); err == nil || err == unix.EINVAL {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		_ = unix.Unmount(mnt, unix.MNT_DETACH)
-		t.Errorf("unmount %s: %v", mnt, err)
-	})
-	return mnt
-}
 
 // fillDisk writes until the filesystem is full and returns the file.
 func fillDisk(t *testing.T, dir string) string {
@@ -94,7 +41,7 @@ func fillDisk(t *testing.T, dir string) string {
 }
 
 func TestLoopFilesystem(t *testing.T) {
-	mnt := loopFS(t, 24)
+	mnt := testenv.LoopFS(t, 24)
 	ctx := context.Background()
 	m, err := New(Config{Root: filepath.Join(mnt, "data")})
 	if err != nil {
@@ -237,7 +184,7 @@ func TestLoopFilesystem(t *testing.T) {
 }
 
 func TestLoopMigrateAcrossFilesystems(t *testing.T) {
-	mnt := loopFS(t, 16)
+	mnt := testenv.LoopFS(t, 16)
 	ctx := context.Background()
 	m := newTestManager(t)
 	v, err := m.Create(ctx, "logs", lucidkeys.VolumeLogs, 0)
@@ -278,7 +225,7 @@ func TestLoopHardQuota(t *testing.T) {
 	// LUCID_REQUIRE_SERVERS=1); project quotas also need a kernel built with
 	// CONFIG_QUOTA and CONFIG_QFMT_V2, which is a property of the host: the
 	// test skips, saying so, where it is missing.
-	mnt := loopFS(t, 32)
+	mnt := testenv.LoopFS(t, 32)
 	if err := unix.Unmount(mnt, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +242,7 @@ func TestLoopHardQuota(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(string(msg)), "\n")
 		t.Logf("kernel refuses an ext4 with project quotas: %v: %s (dmesg: %s); testing the ErrUnsupported path",
 			err, strings.TrimSpace(string(out)), lines[len(lines)-1])
-		plain := loopFS(t, 16)
+		plain := testenv.LoopFS(t, 16)
 		m, err := New(Config{Root: filepath.Join(plain, "data")})
 		if err != nil {
 			t.Fatal(err)
