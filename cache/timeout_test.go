@@ -103,6 +103,35 @@ func TestCallBound(t *testing.T) {
 	resume(t, pids)
 }
 
+// TestStreamReadBound: on a hung server a blocking Stream.Read on a pooled
+// connection returns ErrUnavailable within Block + ReadTimeout (go-redis
+// alone would wait Block + 10 s), and never returns before Block has passed.
+func TestStreamReadBound(t *testing.T) {
+	ctx := context.Background()
+	p := testenv.StartRedis(t)
+	const readTimeout, block = 150 * time.Millisecond, 1500 * time.Millisecond
+	cl, err := cache.Connect(ctx, cache.Config{URL: p.URL(), ReadTimeout: readTimeout, MaxRetries: -1, PoolSize: 1})
+	noErr(t, err)
+	t.Cleanup(func() { _ = cl.Close() })
+	st, err := cl.Stream(ctx, "s", cache.StreamOptions{Group: "g", Consumer: "c", Block: block})
+	noErr(t, err)
+	if _, err := st.Read(ctx, 1); err != nil { // the one pooled connection is now open
+		t.Fatal(err)
+	}
+	pids := serverPIDs(t, cl.Redis())
+	hang(t, pids)
+	start := time.Now()
+	_, err = st.Read(ctx, 1)
+	d := time.Since(start)
+	resume(t, pids)
+	if !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("hung read: %v, want ErrUnavailable", err)
+	}
+	if d < block || d > block+readTimeout+300*time.Millisecond {
+		t.Fatalf("hung read took %v, want between Block %v and Block + ReadTimeout %v (+300 ms scheduling slack)", d, block, block+readTimeout)
+	}
+}
+
 // TestCallBoundCluster is TestCallBound on a private 3-master Cluster:
 // every node killed, then every node hung; the bound includes the
 // redirects a Cluster command may follow.
@@ -152,7 +181,10 @@ func boundCalls(t *testing.T, cl *cache.Client) (map[string]func(context.Context
 	noErr(t, err)
 	ps, err := cl.PubSub(cache.PubSubOptions{})
 	noErr(t, err)
-	st, err := cl.Stream(ctx, "s", cache.StreamOptions{Group: "g", Consumer: "c"})
+	// Read may wait Block on top of a command's bound (Config's godoc);
+	// a Block under the bound keeps one bound for every call here, and
+	// TestStreamReadBound checks the default Block's own bound.
+	st, err := cl.Stream(ctx, "s", cache.StreamOptions{Group: "g", Consumer: "c", Block: time.Second})
 	noErr(t, err)
 	sess, err := sessions.Create(ctx, "u1", nil, 0)
 	noErr(t, err)
