@@ -57,7 +57,7 @@ func TestFullLocalDisk(t *testing.T) {
 	if err := unix.Statfs(mnt, &st); err != nil {
 		t.Fatal(err)
 	}
-	if free := int64(st.Bavail) * st.Bsize; free < 10<<20 {
+	if free := int64(st.Bavail) * int64(st.Bsize); free < 10<<20 {
 		t.Fatalf("only %d bytes free after the failed backup: partial files left", free)
 	}
 	// The disk works again for a backup that fits.
