@@ -105,6 +105,7 @@ func (f *contractFixture) calls(t *testing.T) map[string]func(ctx context.Contex
 		"DeleteIndex":     func(ctx context.Context) error { return c.DeleteIndex(ctx, idx) },
 		"IndexExists":     func(ctx context.Context) error { _, err := c.IndexExists(ctx, idx); return err },
 		"Refresh":         func(ctx context.Context) error { return c.Refresh(ctx, idx) },
+		"IndexSpecs":      func(ctx context.Context) error { _, err := c.IndexSpecs(ctx, idx); return err },
 		"EnsureTemplates": func(ctx context.Context) error { return c.EnsureTemplates(ctx) },
 		"DeleteTemplates": func(ctx context.Context) error { return c.DeleteTemplates(ctx) },
 		"EnsureMonthlyIndex": func(ctx context.Context) error {

@@ -125,5 +125,6 @@
 // Every index, alias, template and policy name and every document id in a
 // URL is percent-escaped as one path segment, and names are validated
 // (lucidkeys.ValidateIndexName) before any request, so a call reaches
-// exactly the index it names, never a pattern.
+// exactly the index it names, never a pattern. EscapePathSegment is that
+// escaper, for requests built with esapi and sent through Transport.
 package search

@@ -140,3 +140,40 @@ func ExampleClient_PlanLifecycle() {
 		fmt.Println(err)
 	}
 }
+
+// Names in an esapi request sent through Transport are escaped as one path
+// segment each, as the SDK escapes its own: the engine decodes them back to
+// exactly the name, never to "_all", a list or a path.
+func ExampleEscapePathSegment() {
+	fmt.Println(search.EscapePathSegment("lucid-sessions-2026.11"))
+	fmt.Println(search.EscapePathSegment("a+b=c&d@e"))
+	fmt.Println(search.EscapePathSegment("lucid-sessions-*,lucid-blocks-*"))
+	// Output:
+	// lucid-sessions-2026.11
+	// a%2Bb%3Dc%26d%40e
+	// lucid-sessions-%2A%2Clucid-blocks-%2A
+}
+
+// Copy the definition of every monthly sessions index (settings, mappings,
+// aliases) to a "scratch-" index of the same name, empty.
+func ExampleClient_IndexSpecs() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{Addresses: []string{"http://127.0.0.1:9200"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	specs, err := c.IndexSpecs(ctx, "lucid-sessions-*")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for name, spec := range specs {
+		spec.Aliases = nil // the aliases would join the copies to the originals' read alias
+		if err := c.CreateIndex(ctx, "scratch-"+name, spec); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+}

@@ -136,7 +136,7 @@ func FuzzSearchResponse(f *testing.F) {
 		`{"took":1,"timed_out":true,"pit_id":"abc==","hits":{"total":{"value":10000,"relation":"gte"},"max_score":null,"hits":[{"_index":"j","_id":"x\"y","_score":null,"_source":{"a":"\u00e9"},"sort":[1700000000000,"k",null],"highlight":{"title":["<em>chunk</em>"]}}]},"aggregations":{"by":{"buckets":[{"key":"a","doc_count":3}]},"st":{"count":0,"min":null}},"suggest":{"s":[{"text":"uplaod","offset":0,"length":6,"options":[{"text":"upload","score":0.8,"freq":3}]}]}}`,
 		`{"hits":{"hits":[]}}`, `{}`, `{"hits":{"total":{"value":0}},"aggregations":null}`,
 		`{"took":1.5}`, `{"Took":2,"HITS":{}}`, `{"hits":{"hits":[{"_score":"1"}]}}`, `{"hits":{"hits":[{"sort":[]},{"sort":null}]}}`,
-		`{"hits":{"hits":[{"_index":"a"},{"_index":"a"},{"_index":"b"},{}]}}`, `{"aggregations":{"a":1,"a":2}}`,
+		`{"hits":{"hits":[{"_index":"a"},{"_index":"a"},{"_index":"b"},{}]}}`, `{"hits":{"hits":[{"_id":"1","_routing":"u\"42\"","_source":{}},{"_routing":null},{"_routing":1},{"_routing":"a","_routing":"b"}]}}`, `{"aggregations":{"a":1,"a":2}}`,
 	} {
 		f.Add([]byte(s))
 	}

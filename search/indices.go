@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -30,6 +31,56 @@ func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) e
 		return err
 	}
 	return c.call(ctx, "create index", name, esapi.IndicesCreateRequest{Index: seg(name), Body: bytes.NewReader(body)}, nil)
+}
+
+// managedSettings are the index settings GET /{index} reports that the
+// engine sets itself and refuses in a create request.
+var managedSettings = [...]string{"uuid", "creation_date", "version", "provided_name"}
+
+// IndexSpecs returns the definition of every open index target selects, by
+// concrete index name: its settings, mappings and aliases as GET /{target}
+// reports them, ready for CreateIndex, so the same index can be made again
+// under another name or on another cluster (a backup's restore). target is
+// read like Search's: an index, an alias (the indices it points to) or a '*'
+// pattern, or several comma-separated, checked by
+// lucidkeys.ValidateIndexPattern before any request and escaped as one path
+// segment.
+//
+// The settings leave out those the engine sets itself and refuses on
+// creation (index.uuid, index.creation_date, index.version,
+// index.provided_name); the engine reports the others as strings, nested
+// under "index", which CreateIndex accepts as they are. Numbers in mappings
+// are json.Number, so they come back exactly as stored. A pattern that
+// matches nothing gives an empty map; a name (or alias) that does not exist
+// is ErrNotFound. Closed indices are left out: the engine cannot read their
+// documents either.
+func (c *Client) IndexSpecs(ctx context.Context, target string) (map[string]IndexSpec, error) {
+	const op = "index specs"
+	if err := validateTarget(op, target); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := c.call(ctx, op, target, esapi.IndicesGetRequest{Index: []string{seg(target)}, ExpandWildcards: "open"}, &buf); err != nil {
+		return nil, err
+	}
+	var specs map[string]IndexSpec
+	dec := json.NewDecoder(&buf)
+	dec.UseNumber()
+	if err := dec.Decode(&specs); err != nil {
+		return nil, &Error{Op: op, Index: target, Reason: "cannot decode the answer", kind: ErrUnavailable, cause: err}
+	}
+	if specs == nil {
+		specs = map[string]IndexSpec{}
+	}
+	for name, spec := range specs {
+		if ix, ok := spec.Settings["index"].(map[string]any); ok {
+			for _, k := range managedSettings {
+				delete(ix, k)
+			}
+		}
+		specs[name] = spec
+	}
+	return specs, nil
 }
 
 // DeleteIndex deletes the index name, never a pattern or list, whatever the

@@ -3,7 +3,9 @@
 package search
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,5 +176,116 @@ func TestMonthlyRollover(t *testing.T) {
 	}
 	if _, err := c.IndexEntity(ctx, "Bad", "x", map[string]any{}, time.Now(), nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad entity: %v", err)
+	}
+}
+
+// TestIndexSpecs reads index definitions back by name, alias and pattern,
+// and creates a copy from one: the copy's definition equals the original's
+// (engine-managed settings left out, numbers exact).
+func TestIndexSpecs(t *testing.T) {
+	c := newTestClient(t, Config{})
+	ctx := ctxT(t)
+	p := c.cfg.IndexPrefix
+	orig := p + "specs-a"
+	spec := IndexSpec{
+		Settings: map[string]any{"number_of_shards": 2, "number_of_replicas": 0, "refresh_interval": "7s",
+			"analysis": map[string]any{"analyzer": map[string]any{"lower_kw": map[string]any{
+				"type": "custom", "tokenizer": "keyword", "filter": []any{"lowercase"}}}}},
+		Mappings: map[string]any{"dynamic": "strict", "properties": map[string]any{
+			"name":  map[string]any{"type": "text", "analyzer": "lower_kw"},
+			"tag":   map[string]any{"type": "keyword", "ignore_above": 256},
+			"big":   map[string]any{"type": "long", "null_value": int64(9007199254740993)}, // not exact as a float64
+			"ratio": map[string]any{"type": "scaled_float", "scaling_factor": 100}}},
+		Aliases: map[string]any{p + "specs": map[string]any{},
+			p + "specs-tagged": map[string]any{"filter": map[string]any{"term": map[string]any{"tag": "x"}}, "routing": "r1"}},
+	}
+	if err := c.CreateIndex(ctx, orig, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateIndex(ctx, p+"specs-b", IndexSpec{Settings: map[string]any{"number_of_replicas": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.IndexSpecs(ctx, orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := got[orig]
+	if len(got) != 1 || !ok {
+		t.Fatalf("specs of %s: %v", orig, got)
+	}
+	ix, _ := a.Settings["index"].(map[string]any)
+	for _, k := range []string{"uuid", "creation_date", "version", "provided_name"} {
+		if _, ok := ix[k]; ok {
+			t.Errorf("managed setting index.%s kept", k)
+		}
+	}
+	if ix["number_of_shards"] != "2" || ix["refresh_interval"] != "7s" || ix["analysis"] == nil {
+		t.Errorf("settings %v", a.Settings)
+	}
+	props, _ := a.Mappings["properties"].(map[string]any)
+	big, _ := props["big"].(map[string]any)
+	if a.Mappings["dynamic"] != "strict" || len(props) != 4 || fmt.Sprint(big["null_value"]) != "9007199254740993" {
+		t.Errorf("mappings %v", a.Mappings)
+	}
+	tagged, _ := a.Aliases[p+"specs-tagged"].(map[string]any)
+	if len(a.Aliases) != 2 || tagged["index_routing"] != "r1" || tagged["filter"] == nil {
+		t.Errorf("aliases %v", a.Aliases)
+	}
+
+	// A copy made from the spec reads back the same.
+	aliases := map[string]any{}
+	for name, v := range a.Aliases {
+		aliases[name+"-copy"] = v
+	}
+	cp := p + "specs-dup"
+	if err := c.CreateIndex(ctx, cp, IndexSpec{Settings: a.Settings, Mappings: a.Mappings, Aliases: aliases}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := c.IndexSpecs(ctx, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(IndexSpec{Settings: a.Settings, Mappings: a.Mappings, Aliases: aliases})
+	have, _ := json.Marshal(back[cp])
+	if string(want) != string(have) {
+		t.Errorf("copy's spec\n%s\nwant\n%s", have, want)
+	}
+
+	// By alias: the indices behind it; by pattern and list: each index.
+	for target, names := range map[string][]string{
+		p + "specs":                 {orig},
+		p + "specs-*":               {orig, p + "specs-b", cp},
+		orig + "," + p + "specs-b":  {orig, p + "specs-b"},
+		p + "nothing-*":             nil,
+		p + "specs-b," + p + "no-*": {p + "specs-b"},
+	} {
+		got, err := c.IndexSpecs(ctx, target)
+		if err != nil {
+			t.Errorf("%s: %v", target, err)
+			continue
+		}
+		if len(got) != len(names) {
+			t.Errorf("%s: %d indices, want %v", target, len(got), names)
+		}
+		for _, n := range names {
+			if _, ok := got[n]; !ok {
+				t.Errorf("%s: %s missing", target, n)
+			}
+		}
+	}
+	// A closed index is left out of a pattern.
+	if err := c.call(ctx, "close", "", esapi.IndicesCloseRequest{Index: []string{seg(p + "specs-b")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.IndexSpecs(ctx, p+"specs-*"); err != nil || len(got) != 2 {
+		t.Errorf("with a closed index: %d %v", len(got), err)
+	}
+	if _, err := c.IndexSpecs(ctx, p+"missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing index: %v", err)
+	}
+	for _, bad := range []string{"", "_all", "%5fall", "-x", p + "a,,b", "a/b", "UPPER"} {
+		if _, err := c.IndexSpecs(ctx, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("IndexSpecs(%q): %v", bad, err)
+		}
 	}
 }

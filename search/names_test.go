@@ -196,6 +196,7 @@ func TestHostileIndexNames(t *testing.T) {
 			return err
 		}},
 		{"Search", true, func(n string) error { _, err := c.Search(ctx, n, SearchRequest{}); return err }},
+		{"IndexSpecs", true, func(n string) error { _, err := c.IndexSpecs(ctx, n); return err }},
 		{"FullTextSearch", true, func(n string) error { _, err := c.FullTextSearch(ctx, n, "v", nil); return err }},
 		{"OpenPointInTime", true, func(n string) error {
 			id, err := c.OpenPointInTime(ctx, n, time.Minute)

@@ -17,13 +17,24 @@ import (
 // an escaped one is sent escaped and decoded back to the name.
 // rawRequest takes its path already escaped for the same reason.
 
-// seg percent-escapes s as a single URL path segment: every byte outside
-// the unreserved set [A-Za-z0-9-._~] becomes %XX. That is stricter than
-// url.PathEscape, which leaves sub-delimiters such as '+', '=', '&' and
-// '@' as they are and relies on every server reading them literally. The
-// result is a valid encoding, so url.Parse keeps it verbatim as RawPath and
-// the engine decodes it to exactly s.
-func seg(s string) string {
+// seg is EscapePathSegment under the short name its many call sites use.
+func seg(s string) string { return EscapePathSegment(s) }
+
+// EscapePathSegment percent-escapes s as a single URL path segment: every
+// byte outside the unreserved set [A-Za-z0-9-._~] becomes %XX. That is
+// stricter than url.PathEscape, which leaves sub-delimiters such as '+',
+// '=', '&' and '@' as they are and relies on every server reading them
+// literally. The result is a valid encoding, so url.Parse keeps it verbatim
+// as RawPath and the engine decodes it to exactly s.
+//
+// The package escapes every name it puts in a path this way; use it for the
+// index, alias, repository or snapshot names of an esapi request sent
+// through Client.Transport, since esapi concatenates path parts unescaped.
+// It escapes, it does not validate: check a name first with
+// lucidkeys.ValidateIndexName (one name) or ValidateIndexPattern (a read
+// target, whose '*' and ',' are escaped too and keep their meaning, since
+// the engine decodes the segment before it expands the pattern).
+func EscapePathSegment(s string) string {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		if !unreserved(s[i]) {

@@ -64,12 +64,15 @@ func formatDuration(d time.Duration) string {
 	return "1ms"
 }
 
-// Hit is one search hit.
+// Hit is one search hit. Routing is the document's custom routing value
+// ("" when it was written without one): pass it back as BulkItem.Routing or
+// WriteOptions.Routing to write the document to the same shard again.
 type Hit struct {
 	Index     string              `json:"_index"`
 	ID        string              `json:"_id"`
 	Score     *float64            `json:"_score"` // nil when sorted by a field
 	Source    json.RawMessage     `json:"_source"`
+	Routing   string              `json:"_routing"`
 	Sort      []json.RawMessage   `json:"sort"` // pass back as SearchAfter
 	Highlight map[string][]string `json:"highlight"`
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,54 @@ func TestSearchBlocks(t *testing.T) {
 	res, err = c.SearchBlocks(ctx, TimeRange{}, BlockFilter{TxID: "tx4"})
 	if err != nil || res.Total != 1 || res.Hits[0].ID != "4" {
 		t.Fatalf("by transaction: %+v %v", res, err)
+	}
+}
+
+// TestHitRouting: a hit carries the custom routing its document was
+// written with, from Search and from Scan, and "" without one.
+func TestHitRouting(t *testing.T) {
+	c := newTestClient(t, Config{})
+	ctx := ctxT(t)
+	idx := c.cfg.IndexPrefix + "routing"
+	if err := c.CreateIndex(ctx, idx, IndexSpec{Settings: map[string]any{"number_of_shards": 3, "number_of_replicas": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Index(ctx, idx, "r", map[string]any{"n": 1}, &WriteOptions{Routing: "user \"42\"/x"}); err != nil {
+		t.Fatal(err)
+	}
+	bi := c.NewBulkIndexer(BulkConfig{Workers: 1})
+	if err := bi.Add(ctx, BulkItem{Index: idx, ID: "b", Routing: "r2", Body: map[string]any{"n": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bi.Add(ctx, BulkItem{Index: idx, ID: "plain", Body: map[string]any{"n": 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bi.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"r": "user \"42\"/x", "b": "r2", "plain": ""}
+	res, err := c.Search(ctx, idx, SearchRequest{Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, h := range res.Hits {
+		got[h.ID] = h.Routing
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("search: routing %q, want %q", got, want)
+	}
+	got = map[string]string{}
+	for h, err := range c.Scan(ctx, idx, ScanOptions{PageSize: 2, Source: []string{"n"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[h.ID] = h.Routing
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("scan: routing %q, want %q", got, want)
 	}
 }

@@ -178,6 +178,10 @@ func (s *jsonScanner) hit(h *Hit, scores *[]float64) bool {
 			v, ok := s.raw()
 			h.Source = v
 			return ok && once(&seen, 8)
+		case keyIs(k, `"_routing"`, &odd):
+			v, ok := s.str()
+			h.Routing = jsonString(v, "")
+			return ok && once(&seen, 64)
 		case keyIs(k, `"sort"`, &odd):
 			if !once(&seen, 16) {
 				return false
