@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,6 +102,11 @@ type SourceInfo struct {
 	Source        string            // product read from ("volume", "MongoDB", "Redis")
 	SourceVersion string            // its version, when known
 	Meta          map[string]string // what a restore needs to find the original place; no secrets
+	// Base is the ID of the backup this part is incremental on ("" =
+	// self-contained). Backup checks that Base names a complete backup
+	// holding a part of the same Name and Kind; restoring the part needs
+	// its chain (see [Manager.Chain]).
+	Base string
 }
 
 // Stats counts what a part holds: Records is the kind's unit (entries of a
@@ -183,6 +190,24 @@ func (c Config) LogValue() slog.Value {
 type BackupOptions struct {
 	// Labels are recorded in the manifest (e.g. "set": "full").
 	Labels map[string]string
+	// Permanent is recorded as Manifest.Permanent: retention never deletes
+	// such a backup (Delete still does when asked).
+	Permanent bool
+	// Parallel is how many parts stream at once (0 or 1: one after the
+	// other). Each part in flight holds its own pipeline, bounded as the
+	// package doc states: the zstd encoder's Config.Concurrency jobs
+	// (about 25 MiB each, one block with Concurrency 1), the 3 MiB stage
+	// before age, age's 64 KiB chunk and the sink's buffer (local: none;
+	// S3: PartSize × (Concurrency+1)). The total is Parallel times that
+	// bound. The first part to fail cancels the others.
+	Parallel int
+	// BeforeCommit, when set, runs after every part's object is committed
+	// and before the manifest is written; m is the manifest about to be
+	// written and must not be modified. An error fails the backup exactly
+	// like a part error: objects removed, no manifest, the error wrapped
+	// (its cause kept). The scheduler uses it to prove it still holds its
+	// lock (fencing) right before the commit.
+	BeforeCommit func(ctx context.Context, m *Manifest) error
 }
 
 // Manager runs backups into one Sink. It is safe for concurrent use.
@@ -309,14 +334,17 @@ func (m *Manager) newID(t time.Time) string {
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Backup implements Backupper. Parts are written one after the other, each
-// as one stream from its source to the sink: no temporary file, memory
-// bounded by the pipeline (see the package doc), whatever the part's
-// size. The manifest is written after the last part's object is committed.
-// On any failure — a source error, the sink failing or full, ctx cancelled
-// — the part being written is aborted, the parts already written are
+// Backup implements Backupper. Each part is one stream from its source to
+// the sink: no temporary file, memory bounded by the pipeline (see the
+// package doc), whatever the part's size. opts.Parallel parts stream at
+// once (default one after the other). Every part is described and checked
+// (names, objects, bases) before any is written. The manifest is written
+// after the last part's object is committed and opts.BeforeCommit
+// returned. On any failure — a source error, the sink failing or full, ctx
+// cancelled, BeforeCommit refusing — the parts being written are aborted
+// (a failure in one cancels the others), the parts already written are
 // deleted (with a context of its own if ctx is done, bounded to a minute)
-// and no manifest exists; the error names the part.
+// and no manifest exists; the error names the part that failed first.
 func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions) (*Manifest, error) {
 	if err := m.check("backup"); err != nil {
 		return nil, err
@@ -326,6 +354,12 @@ func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions)
 	}
 	if len(parts) > maxParts {
 		return nil, newErr(ErrInvalid, "backup", "", "", "%d parts, at most %d", len(parts), maxParts)
+	}
+	if opts == nil {
+		opts = &BackupOptions{}
+	}
+	if opts.Parallel < 0 {
+		return nil, newErr(ErrInvalid, "backup", "", "", "parallel %d", opts.Parallel)
 	}
 	seen := map[string]bool{}
 	for _, p := range parts {
@@ -342,15 +376,34 @@ func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions)
 	}
 	start := m.now().UTC()
 	man := &Manifest{Format: ManifestFormat, Version: ManifestVersion, ID: m.newID(start),
-		Product: "lucid-data", ProductVersion: m.version, Host: m.host, Start: start}
-	if opts != nil && len(opts.Labels) > 0 {
+		Product: "lucid-data", ProductVersion: m.version, Host: m.host, Start: start, Permanent: opts.Permanent}
+	if len(opts.Labels) > 0 {
 		man.Labels = make(map[string]string, len(opts.Labels))
 		for k, v := range opts.Labels {
 			man.Labels[k] = v
 		}
 	}
-	m.log.InfoContext(ctx, "backup: start", "backup", man.ID, "parts", len(parts))
-	var written []string
+	// Describe every part and check its base before writing anything, so
+	// that a bad part fails the backup before the others spent their time.
+	pms := make([]PartManifest, len(parts))
+	objects := map[string]bool{}
+	bases := map[string]*Manifest{}
+	for i, p := range parts {
+		pm, err := m.planPart(ctx, man.ID, p, objects, bases)
+		if err != nil {
+			return nil, wrap(ctx, err, "backup", man.ID, p.Name)
+		}
+		pms[i] = pm
+	}
+	m.log.InfoContext(ctx, "backup: start", "backup", man.ID, "parts", len(parts), "parallel", max(opts.Parallel, 1))
+
+	var (
+		mu        sync.Mutex
+		written   []string
+		firstErr  error
+		firstPart string
+		wg        sync.WaitGroup
+	)
 	fail := func(err error, part string) (*Manifest, error) {
 		err = wrap(ctx, err, "backup", man.ID, part)
 		m.log.ErrorContext(ctx, "backup: failed, removing what was written", "backup", man.ID, "part", part, "err", err)
@@ -363,20 +416,55 @@ func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions)
 		}
 		return nil, err
 	}
-	objects := map[string]bool{}
-	for _, p := range parts {
-		pm, err := m.writePart(ctx, man.ID, p, objects)
-		if err != nil {
-			return fail(err, p.Name)
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, max(opts.Parallel, 1))
+	for i := range parts {
+		select {
+		case sem <- struct{}{}:
+		case <-pctx.Done():
 		}
-		written = append(written, joinName(man.ID, pm.Object))
-		man.Parts = append(man.Parts, pm)
-		m.log.InfoContext(ctx, "backup: part written", "backup", man.ID, "part", p.Name,
-			"plain_bytes", pm.Plain.Size, "stored_bytes", pm.Stored.Size, "records", pm.Records)
+		if pctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			pm, err := m.writePart(pctx, man.ID, parts[i], pms[i])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				// The first failure cancels the others; their errors
+				// (the cancellation) are not the cause.
+				if firstErr == nil {
+					firstErr, firstPart = err, parts[i].Name
+					cancel(err)
+				}
+				return
+			}
+			written = append(written, joinName(man.ID, pm.Object))
+			pms[i] = pm
+			m.log.InfoContext(ctx, "backup: part written", "backup", man.ID, "part", pm.Name,
+				"plain_bytes", pm.Plain.Size, "stored_bytes", pm.Stored.Size, "records", pm.Records)
+		}(i)
 	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return fail(firstErr, firstPart)
+	}
+	man.Parts = pms
 	man.End = m.now().UTC()
 	if man.End.Before(man.Start) {
 		man.End = man.Start // a clock stepped back must not make the manifest invalid
+	}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(ctx, man); err != nil {
+			return fail(err, "")
+		}
 	}
 	b, err := MarshalManifest(man)
 	if err != nil {
@@ -401,14 +489,18 @@ func (m *Manager) writeObject(ctx context.Context, name string, b []byte) error 
 	return w.Commit()
 }
 
-func (m *Manager) writePart(ctx context.Context, id string, p Part, objects map[string]bool) (pm PartManifest, err error) {
+// planPart describes part p and checks it: its format, its object's name
+// (unique within the backup) and its base, which must be a complete
+// backup holding a part of the same name and kind. bases caches the
+// manifests read.
+func (m *Manager) planPart(ctx context.Context, id string, p Part, objects map[string]bool, bases map[string]*Manifest) (pm PartManifest, err error) {
 	info := p.Source.Describe()
 	if info.Kind == "" || info.Format == "" || !objRE.MatchString(info.Format) || strings.Contains(info.Format, "/") {
 		return pm, newErr(ErrInvalid, "backup", id, p.Name, "source describes no kind or a bad format %.20q", info.Format)
 	}
 	pm = PartManifest{Name: p.Name, Kind: info.Kind, Format: info.Format, FormatVersion: info.FormatVersion,
-		Source: info.Source, SourceVersion: info.SourceVersion, Meta: info.Meta,
-		Compression: string(m.comp), Encryption: "none", Recipients: m.recipKind, Start: m.now().UTC()}
+		Source: info.Source, SourceVersion: info.SourceVersion, Meta: info.Meta, Base: info.Base,
+		Compression: string(m.comp), Encryption: "none", Recipients: m.recipKind}
 	if m.comp != None {
 		pm.Level = m.level
 	}
@@ -420,6 +512,33 @@ func (m *Manager) writePart(ctx context.Context, id string, p Part, objects map[
 		return pm, newErr(ErrInvalid, "backup", id, p.Name, "two parts would share the object %s", pm.Object)
 	}
 	objects[pm.Object] = true
+	if info.Base != "" {
+		if !ValidID(info.Base) {
+			return pm, newErr(ErrInvalid, "backup", id, p.Name, "bad base id %.60q", info.Base)
+		}
+		base, ok := bases[info.Base]
+		if !ok {
+			base, err = m.Open(ctx, info.Base)
+			if err != nil {
+				if ctx.Err() != nil {
+					return pm, err
+				}
+				return pm, newErr(ErrInvalid, "backup", id, p.Name, "base %s is not a complete backup (%s)", info.Base, trimPkg(err.Error()))
+			}
+			bases[info.Base] = base
+		}
+		bp, ok := base.Part(p.Name)
+		if !ok || bp.Kind != info.Kind {
+			return pm, newErr(ErrInvalid, "backup", id, p.Name, "base %s holds no %s part of that name", info.Base, info.Kind)
+		}
+	}
+	return pm, nil
+}
+
+// writePart streams part p into its object, described by pm (planPart),
+// and returns pm completed with digests, counts and times.
+func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManifest) (PartManifest, error) {
+	pm.Start = m.now().UTC()
 	w, err := m.sink.Create(ctx, joinName(id, pm.Object))
 	if err != nil {
 		return pm, err
@@ -523,8 +642,12 @@ func (m *Manager) Open(ctx context.Context, id string) (*Manifest, error) {
 
 // Delete implements Backupper. The manifest goes first, so the backup stops
 // existing before any of its parts does; then every object of the backup
-// (those of a failed backup too, which has no manifest). ErrNotFound when
-// the sink holds nothing of id.
+// (those of a failed backup too, which has no manifest), then its verify
+// records. ErrNotFound when the sink holds nothing of id; ErrInUse, and
+// nothing deleted, when a part of another complete backup is incremental
+// on id (delete that one first). A backup being written meanwhile that
+// takes id as its base is not seen: the scheduler runs retention and
+// backups of one target under one lock.
 func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := m.check("delete"); err != nil {
 		return err
@@ -540,6 +663,38 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 		return newErr(ErrNotFound, "delete", id, "", "no such backup")
 	}
 	man := joinName(id, ManifestName)
+	if slices.Contains(names, man) {
+		all, err := m.List(ctx)
+		if err != nil {
+			return wrap(ctx, err, "delete", id, "")
+		}
+		if dep, part := dependent(all, id, nil); dep != "" {
+			return newErr(ErrInUse, "delete", id, "", "part %q of backup %s is incremental on it", part, dep)
+		}
+	}
+	return m.deleteObjects(ctx, id, names)
+}
+
+// dependent returns a backup of all, other than id and not in gone, with a
+// part incremental on id.
+func dependent(all []*Manifest, id string, gone map[string]bool) (dep, part string) {
+	for _, b := range all {
+		if b.ID == id || gone[b.ID] {
+			continue
+		}
+		for _, p := range b.Parts {
+			if p.Base == id {
+				return b.ID, p.Name
+			}
+		}
+	}
+	return "", ""
+}
+
+// deleteObjects removes the objects names of backup id, manifest first,
+// and then its verify records.
+func (m *Manager) deleteObjects(ctx context.Context, id string, names []string) error {
+	man := joinName(id, ManifestName)
 	for _, n := range names {
 		if n == man {
 			if err := m.sink.Delete(ctx, man); err != nil {
@@ -554,6 +709,19 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 			}
 		}
 	}
-	m.log.InfoContext(ctx, "backup: deleted", "backup", id, "objects", len(names))
+	recs, err := m.sink.List(ctx, recordsPrefix+RecordVerify+"/"+id+"-")
+	if err != nil {
+		return wrap(ctx, err, "delete", id, "")
+	}
+	for _, r := range recs {
+		if _, rec, ok := splitRecord(r); ok {
+			if rid, _, ok := parseVerifyRecord(rec); ok && rid == id {
+				if err := m.sink.Delete(ctx, r); err != nil {
+					return wrap(ctx, err, "delete", id, "")
+				}
+			}
+		}
+	}
+	m.log.InfoContext(ctx, "backup: deleted", "backup", id, "objects", len(names), "verify_records", len(recs))
 	return nil
 }

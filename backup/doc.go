@@ -29,23 +29,38 @@
 // # Atomicity
 //
 // A backup exists only once its manifest is written, last and
-// atomically: each part's object is committed before the next starts, the
-// manifest after all of them. The [LocalSink] commits a file by temp file,
+// atomically: every part's object is committed first (parts stream one
+// after the other, or BackupOptions.Parallel at once, each within the
+// bound above), then BackupOptions.BeforeCommit runs, then the manifest is
+// written. The [LocalSink] commits a file by temp file,
 // fsync, link(2) to its name (objects are written once) and a directory
 // fsync; the S3 sink by the manifest object's single PUT after every part's
 // upload completed. A part that fails or is cancelled is aborted (partial
-// file removed, multipart upload aborted), the parts before it are deleted,
-// and no manifest is written, so List never shows it.
+// file removed, multipart upload aborted), the parts in flight are
+// cancelled, those written are deleted, and no manifest is written, so List
+// never shows it.
 //
 // # Layout
 //
 //	<ID>/manifest.json                  clear JSON: see Manifest
 //	<ID>/<part>.<format>[.zst|.gz][.age] one object per part
 //
+//	_records/<kind>/<name>              small JSON records (run status, verify results)
+//
 // ID is the start time in UTC and 32 random bits (20260102T030405Z-0123abcd).
 // To restore a volume part by hand:
 //
 //	age -d -i key.txt volume-data.tar.zst.age | zstd -d | tar -x -C /restore
+//
+// # Incremental parts and records
+//
+// A part may be incremental on the same part of an earlier complete
+// backup (SourceInfo.Base, recorded as PartManifest.Base): [Manager.Chain]
+// returns what restoring it replays, Verify checks the chain is complete,
+// and Delete refuses (ErrInUse) a backup another one builds on. Records
+// ([Manager.PutRecord]) are write-once JSON documents under the reserved
+// prefix "_records/", never taken for backups; Verify writes one of kind
+// "verify" for each backup that passed, read back by [Manager.Verified].
 //
 // # Packages
 //

@@ -42,6 +42,10 @@ var (
 	ErrNoSpace = errkind.New(errkind.ResourceExhausted, "backup: no space left")
 	// ErrClosed: the Manager or sink was closed (kind Closed).
 	ErrClosed = errkind.New(errkind.Closed, "backup: closed")
+	// ErrInUse: the backup cannot be deleted because another complete
+	// backup has a part incremental on it (kind FailedPrecondition):
+	// delete the dependent backups first.
+	ErrInUse = errkind.New(errkind.FailedPrecondition, "backup: in use")
 	// ErrUnsupported: a manifest or part of a format version this code
 	// cannot read (kind Unimplemented).
 	ErrUnsupported = errkind.New(errkind.Unimplemented, "backup: unsupported")

@@ -61,6 +61,17 @@ func (s *LocalSink) Create(ctx context.Context, name string) (ObjectWriter, erro
 		return nil, err
 	}
 	dir := filepath.Dir(p)
+	if _, _, ok := splitRecord(name); ok {
+		// Records live two levels down: _records/<kind>/<name>.
+		rdir := filepath.Join(s.dir, strings.TrimSuffix(recordsPrefix, "/"))
+		if err := os.Mkdir(rdir, 0o700); err == nil {
+			if err := syncDir(s.dir); err != nil {
+				return nil, wrap(ctx, err, "write", "", "")
+			}
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, wrap(ctx, err, "write", "", "")
+		}
+	}
 	newDir := false
 	if err := os.Mkdir(dir, 0o700); err == nil {
 		newDir = true
@@ -80,7 +91,7 @@ func (s *LocalSink) Create(ctx context.Context, name string) (ObjectWriter, erro
 	if newDir {
 		// The backup's directory entry must be durable before any object
 		// in it is.
-		if err := syncDir(s.dir); err != nil {
+		if err := syncDir(filepath.Dir(dir)); err != nil {
 			f.Close()
 			os.Remove(tmp)
 			return nil, wrap(ctx, err, "write", "", "")
@@ -219,7 +230,50 @@ func (s *LocalSink) List(ctx context.Context, prefix string) ([]string, error) {
 			}
 		}
 	}
+	if strings.HasPrefix(prefix, recordsPrefix) || strings.HasPrefix(recordsPrefix, prefix) {
+		recs, err := s.listRecords(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// listRecords lists _records/<kind>/<name> files matching prefix.
+func (s *LocalSink) listRecords(ctx context.Context, prefix string) ([]string, error) {
+	rdir := filepath.Join(s.dir, strings.TrimSuffix(recordsPrefix, "/"))
+	kinds, err := os.ReadDir(rdir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, wrap(ctx, err, "list", "", "")
+	}
+	var out []string
+	for _, k := range kinds {
+		kp := recordsPrefix + k.Name() + "/"
+		if !k.IsDir() || !ValidRecordKind(k.Name()) || (!strings.HasPrefix(kp, prefix) && !strings.HasPrefix(prefix, kp)) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		recs, err := os.ReadDir(filepath.Join(rdir, k.Name()))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, wrap(ctx, err, "list", "", "")
+		}
+		for _, r := range recs {
+			n := kp + r.Name()
+			if r.Type().IsRegular() && ValidRecordName(r.Name()) && strings.HasPrefix(n, prefix) {
+				out = append(out, n)
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -250,7 +304,11 @@ func (s *LocalSink) Delete(ctx context.Context, name string) error {
 		os.Remove(filepath.Join(dir, e.Name()))
 	}
 	if err := os.Remove(dir); err == nil {
-		_ = syncDir(s.dir)
+		parent := filepath.Dir(dir)
+		if _, _, ok := splitRecord(name); ok && os.Remove(parent) == nil {
+			parent = s.dir // the last record of the last kind went
+		}
+		_ = syncDir(parent)
 	}
 	return nil
 }

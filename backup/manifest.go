@@ -38,9 +38,11 @@ type Manifest struct {
 	ProductVersion string            `json:"product_version"` // the module version that wrote it
 	Host           string            `json:"host,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
-	Start          time.Time         `json:"start"`
-	End            time.Time         `json:"end"`
-	Parts          []PartManifest    `json:"parts"`
+	// Permanent backups are never deleted by retention.
+	Permanent bool           `json:"permanent,omitempty"`
+	Start     time.Time      `json:"start"`
+	End       time.Time      `json:"end"`
+	Parts     []PartManifest `json:"parts"`
 	// Checksum is "sha256:" and the hex SHA-256 of the manifest's JSON
 	// encoding with this field empty: an edited manifest fails Verify.
 	Checksum string `json:"checksum"`
@@ -71,8 +73,11 @@ type PartManifest struct {
 	Records       int64             `json:"records"`
 	Counts        map[string]int64  `json:"counts,omitempty"`
 	Meta          map[string]string `json:"meta,omitempty"` // what the source records for its restore (e.g. the volume's path)
-	Start         time.Time         `json:"start"`
-	End           time.Time         `json:"end"`
+	// Base is the ID of the backup this part is incremental on; "" when
+	// the part is self-contained.
+	Base  string    `json:"base,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // Part returns the part named name.
@@ -219,6 +224,9 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}
 		if p.End.Before(p.Start) {
 			return nil, perr("bad start/end times")
+		}
+		if p.Base != "" && (!ValidID(p.Base) || p.Base == m.ID) {
+			return nil, perr("bad base %.40q", p.Base)
 		}
 	}
 	return &m, nil

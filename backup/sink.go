@@ -8,7 +8,8 @@ import (
 
 // Sink stores a backup's objects. Names are "<backup ID>/<object>", both
 // halves checked by the caller ([ValidID], [ValidName]-like object names),
-// so a sink never sees a path separator beyond the one.
+// or a record's "_records/<kind>/<name>" ([CheckName] accepts both), so a
+// sink never sees a path separator beyond those.
 //
 // Objects are written once: Create starts an object that nobody sees until
 // its writer's Commit returns, and Commit fails with ErrExists when the name
@@ -49,10 +50,13 @@ func splitName(name string) (id, object string, ok bool) {
 	return id, object, ok && ValidID(id) && objRE.MatchString(object) && !strings.Contains(object, "/")
 }
 
-// CheckName reports whether name is a valid sink object name
-// ("<backup ID>/<object>"); sinks call it before touching storage.
+// CheckName reports whether name is a valid sink object name: "<backup
+// ID>/<object>", or a record's "_records/<kind>/<name>" (see
+// [Manager.PutRecord]); sinks call it before touching storage.
 func CheckName(name string) error {
-	if _, _, ok := splitName(name); !ok {
+	_, _, okb := splitName(name)
+	_, _, okr := splitRecord(name)
+	if !okb && !okr {
 		return newErr(ErrInvalid, "sink", "", "", "bad object name %.60q", name)
 	}
 	return nil

@@ -66,6 +66,11 @@ func (m *Manager) verify(ctx context.Context, id string, decode bool) (*Report, 
 				}
 			}
 		}
+		if p.Base != "" {
+			if err := m.checkChain(ctx, man, p); err != nil {
+				return rep, err
+			}
+		}
 		st, stored, plain, err := m.readPart(ctx, "verify", man, p, decode, consume)
 		if err != nil {
 			return rep, err
@@ -74,7 +79,39 @@ func (m *Manager) verify(ctx context.Context, id string, decode bool) (*Report, 
 		rep.Parts = append(rep.Parts, pr)
 		m.log.InfoContext(ctx, "backup: part verified", "backup", id, "part", p.Name, "records", st.Records, "parsed", pr.Parsed)
 	}
+	if decode {
+		// A record that cannot be written does not make the backup less
+		// verified: it only leaves retention without this proof.
+		if err := m.putVerifyRecord(ctx, rep); err != nil {
+			m.log.WarnContext(ctx, "backup: verify record not written", "backup", id, "err", err)
+		}
+	}
 	return rep, nil
+}
+
+// checkChain checks that every base of part p is complete: each manifest
+// reads, holds the part with its kind, and the part's object is stored
+// with the size its manifest records. The bases' contents are checked by
+// verifying those backups.
+func (m *Manager) checkChain(ctx context.Context, man *Manifest, p PartManifest) error {
+	chain, err := m.chainOf(ctx, man, p)
+	if err != nil {
+		return wrap(ctx, err, "verify", man.ID, p.Name)
+	}
+	for _, b := range chain[:len(chain)-1] {
+		bp, _ := b.Part(p.Name)
+		size, err := m.sink.Size(ctx, joinName(b.ID, bp.Object))
+		if err != nil {
+			if ctx.Err() != nil {
+				return wrap(ctx, err, "verify", man.ID, p.Name)
+			}
+			return newErr(ErrCorrupt, "verify", man.ID, p.Name, "base %s: object %s: %s", b.ID, bp.Object, trimPkg(err.Error()))
+		}
+		if size != bp.Stored.Size {
+			return newErr(ErrCorrupt, "verify", man.ID, p.Name, "base %s: object %s holds %d bytes, its manifest says %d", b.ID, bp.Object, size, bp.Stored.Size)
+		}
+	}
+	return nil
 }
 
 // Restore implements Backupper: it streams part of backup id, decrypted and
