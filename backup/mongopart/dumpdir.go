@@ -18,13 +18,15 @@ import (
 // RestoreDumpDir restores the directory layout `mongodump --out DIR
 // [--gzip]` writes — what Lucid's Python backup service produced: one
 // folder per database under dir holding <coll>.bson[.gz] and
-// <coll>.metadata.json[.gz] — with r's settings (Rename, Drop, Include,
-// NoIndexes, batches). Collections named system.* are skipped. It returns
+// <coll>.metadata.json[.gz] — with r's settings (Lucid, Rename, Drop,
+// Include, Exclude, NoIndexes, batches). Collections named system.* are
+// skipped. It returns
 // the documents read by source namespace. A file that does not parse is an
 // error wrapping ErrFormat and naming the file.
 func (r Restorer) RestoreDumpDir(ctx context.Context, dir string) (backup.Stats, error) {
-	if r.Client == nil {
-		return backup.Stats{}, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "mongopart: no client"}
+	r, err := r.prepare()
+	if err != nil {
+		return backup.Stats{}, err
 	}
 	res := r.Result
 	if res == nil {
@@ -35,7 +37,9 @@ func (r Restorer) RestoreDumpDir(ctx context.Context, dir string) (backup.Stats,
 	if err != nil {
 		return st, fmt.Errorf("mongopart: dump directory: %w", err)
 	}
-	found := false
+	// Every namespace is listed first, so an Include entry the dump does
+	// not hold fails before anything is written.
+	var all [][2]string
 	for _, d := range dbs {
 		if !d.IsDir() {
 			continue
@@ -56,22 +60,30 @@ func (r Restorer) RestoreDumpDir(ctx context.Context, dir string) (backup.Stats,
 		}
 		slices.Sort(colls)
 		for _, coll := range slices.Compact(colls) {
-			if strings.HasPrefix(coll, "system.") || !r.included(d.Name(), coll) {
-				continue
-			}
-			found = true
-			n, err := r.restoreDumpFile(ctx, filepath.Join(dir, d.Name()), d.Name(), coll, res)
-			st.Records += n
-			st.Counts[d.Name()+"."+coll] = n
-			if err != nil {
-				return st, err
+			if !strings.HasPrefix(coll, "system.") {
+				all = append(all, [2]string{d.Name(), coll})
 			}
 		}
 	}
-	if !found {
+	if len(all) == 0 {
 		return st, &backup.Error{Op: "restore", Kind: backup.ErrNotFound, Msg: "mongopart: no <db>/<coll>.bson[.gz] under " + dir}
 	}
-	return st, nil
+	if err := r.checkIncluded(all); err != nil {
+		return st, err
+	}
+	var lucid []lucidColl
+	for _, ns := range all {
+		if !r.included(ns[0], ns[1]) {
+			continue
+		}
+		n, err := r.restoreDumpFile(ctx, filepath.Join(dir, ns[0]), ns[0], ns[1], res, &lucid)
+		st.Records += n
+		st.Counts[ns[0]+"."+ns[1]] = n
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, r.ensure(ctx, lucid, res)
 }
 
 // openMaybeGzip opens base+".gz" (gunzipped) or base; nil, nil when
@@ -101,7 +113,7 @@ type readCloser struct {
 	io.Closer
 }
 
-func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, res *Result) (int64, error) {
+func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, res *Result, lucid *[]lucidColl) (int64, error) {
 	var meta Metadata
 	mf, err := openMaybeGzip(filepath.Join(dbDir, coll+".metadata.json"))
 	if err != nil {
@@ -147,13 +159,5 @@ func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, r
 			return n, err
 		}
 	}
-	if err := b.flush(ctx, res); err != nil {
-		return n, err
-	}
-	if r.NoIndexes {
-		return n, nil
-	}
-	k, err := createIndexes(ctx, b.coll, meta.Indexes)
-	res.Indexes += k
-	return n, err
+	return n, r.finish(ctx, b, meta.Indexes, res, lucid)
 }

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/mongostore"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -44,22 +47,77 @@ func Decompress(r io.Reader) (io.Reader, error) {
 // `mongodump --archive` writes, plain or gzipped — into a server: each
 // collection is created with its options, its documents inserted in
 // unordered batches, then its indexes (but _id_) created.
+//
+// # Lucid collections: the registry wins
+//
+// With Lucid set, a collection restored into the Lucid store's database
+// (Lucid.Database) under a name its schema registry holds (Lucid.Schema:
+// mongostore.LucidSchema's 15 collections, Lucid's five verified ones
+// among them, or the Config.Schema the store was connected with) is set up
+// by mongostore's EnsureSchema rules, not by the archive's metadata:
+//
+//   - the archive's validator, validationLevel and validationAction are
+//     dropped when the collection is created (its other options, such as
+//     a collation, are kept) and the documents are inserted;
+//   - after the last document of the restore, Lucid.EnsureSchemaWith runs
+//     once: the registry's validator is set and the registry's indexes are
+//     created, an index already there on the same keys and options
+//     adopted, as EnsureSchema always does (Result.Schema is its report);
+//   - then the archive's indexes on keys the registry does not list are
+//     created, so an index an operator added survives, while one on keys
+//     the registry lists is left to the registry's definition (Lucid's
+//     email_1 is not created beside users_email_unique).
+//
+// The registry wins because it is the schema the SDK checks every write
+// against and the one each service's EnsureSchema puts in place when it
+// starts: an archive's validator is whatever an older release or Lucid's
+// scripts had set, and restoring it would leave the collection in drift
+// until the next start collMod-ed it. The validator comes after the
+// documents so that a backup restores whole — documents written under an
+// older or looser validator (validationLevel moderate) come back as they
+// were instead of being refused one by one — and indexes are built after
+// the data, which is faster, as mongorestore does. A unique index the
+// restored data breaks fails the restore, naming the index.
+//
+// EnsureSchemaWith covers the whole registry: restoring one Lucid
+// collection also creates the registry's other collections, empty, as a
+// service's start would. To give a scratch database the schema, pass a
+// store connected to it (mongostore.Connect with Database "scratch" and
+// the same URI) and rename into it. In merge mode (no Drop) documents go
+// into the collection as it is, an existing validator included.
 type Restorer struct {
-	// Client is the server to restore into.
+	// Client is the server to restore into. It may be nil when Lucid is
+	// set (Lucid.Client is used); when both are set they must be the same
+	// client.
 	Client *mongo.Client
+	// Lucid, when set, is the store whose registry governs the Lucid
+	// collections of its database (see above).
+	Lucid *mongostore.DB
+	// Ensure is what Lucid.EnsureSchemaWith may change of what exists
+	// (ReplaceConflicting).
+	Ensure mongostore.EnsureOptions
 	// Rename maps source namespaces to targets: a key "db" renames a
 	// database ("lucid" → "scratch"), a key "db.coll" one collection
-	// ("lucid.users" → "scratch.people"); the collection's key wins.
+	// ("lucid.users" → "scratch.people", or "scratch" to keep the
+	// collection's name); the collection's key wins.
 	Rename map[string]string
 	// Drop drops each target collection before restoring it. Without it
 	// documents are merged into what is there: those whose _id exists
 	// already are left as they are (counted in Result.Duplicates).
+	// Collections the restore does not select are never touched.
 	Drop bool
-	// NoIndexes skips index creation.
+	// NoIndexes skips creating the archive's indexes (the registry's
+	// indexes of Lucid collections are still created: they are the
+	// schema).
 	NoIndexes bool
 	// Include, when not empty, restores only the source namespaces it
-	// names ("db" or "db.coll"); the others are read and skipped.
+	// names ("db" or "db.coll"); the others are read and skipped. An entry
+	// that matches nothing in the archive or dump is ErrNotFound, before
+	// anything is written.
 	Include []string
+	// Exclude names source namespaces ("db" or "db.coll") not to restore,
+	// even when Include selects them.
+	Exclude []string
 	// BatchDocs and BatchBytes bound one InsertMany (defaults
 	// DefaultBatchDocs, DefaultBatchBytes).
 	BatchDocs, BatchBytes int
@@ -71,7 +129,10 @@ type Restorer struct {
 type Result struct {
 	Inserted   int64 // documents inserted
 	Duplicates int64 // documents skipped in merge mode: their _id existed
-	Indexes    int   // indexes created
+	Indexes    int   // indexes of the archive created (the registry's are in Schema)
+	// Schema is Lucid.EnsureSchemaWith's report, when the restore held
+	// Lucid collections.
+	Schema mongostore.SchemaReport
 }
 
 // Restore implements backup.Restorer. It returns the documents read by
@@ -97,8 +158,9 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 // RestoreArchive restores an archive read from rd (plain or gzip) outside
 // a backup, e.g. a file `mongodump --archive[=FILE] [--gzip]` wrote.
 func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stats, error) {
-	if r.Client == nil {
-		return backup.Stats{}, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "mongopart: no client"}
+	r, err := r.prepare()
+	if err != nil {
+		return backup.Stats{}, err
 	}
 	in, err := Decompress(rd)
 	if err != nil {
@@ -111,16 +173,19 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 	st := backup.Stats{Counts: map[string]int64{}}
 	metas := map[string]Metadata{}
 	batches := map[string]*batch{}
+	var lucid []lucidColl
 	h := ArchiveHandler{
 		Prelude: func(_ Header, colls []CollectionMetadata) error {
+			nss := make([][2]string, 0, len(colls))
 			for _, c := range colls {
 				m, err := ParseMetadata([]byte(c.Metadata))
 				if err != nil {
 					return fmt.Errorf("%w: %s.%s: %v", errFormat, c.DB, c.Collection, err)
 				}
 				metas[c.DB+"."+c.Collection] = m
+				nss = append(nss, [2]string{c.DB, c.Collection})
 			}
-			return nil
+			return r.checkIncluded(nss)
 		},
 		Doc: func(db, coll string, doc bson.Raw) error {
 			if err := ctx.Err(); err != nil {
@@ -158,33 +223,79 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 				}
 			}
 			delete(batches, ns)
-			if err := b.flush(ctx, res); err != nil {
-				return err
-			}
-			if r.NoIndexes {
-				return nil
-			}
-			n, err := createIndexes(ctx, b.coll, metas[ns].Indexes)
-			res.Indexes += n
-			return err
+			return r.finish(ctx, b, metas[ns].Indexes, res, &lucid)
 		},
 	}
 	if err := ReadArchive(in, h); err != nil {
 		return st, err
 	}
-	return st, nil
+	return st, r.ensure(ctx, lucid, res)
+}
+
+// prepare checks r's settings and resolves its client.
+func (r Restorer) prepare() (Restorer, error) {
+	if r.Lucid != nil {
+		if r.Client != nil && r.Client != r.Lucid.Client() {
+			return r, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "mongopart: Client and Lucid.Client differ"}
+		}
+		r.Client = r.Lucid.Client()
+	}
+	if r.Client == nil {
+		return r, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: "mongopart: no client"}
+	}
+	for _, list := range [][]string{r.Include, r.Exclude} {
+		for _, ns := range list {
+			if !validNamespace(ns) {
+				return r, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: fmt.Sprintf("mongopart: bad namespace %q", ns)}
+			}
+		}
+	}
+	for from, to := range r.Rename {
+		if !validNamespace(from) || !validNamespace(to) {
+			return r, &backup.Error{Op: "restore", Kind: backup.ErrInvalid, Msg: fmt.Sprintf("mongopart: bad rename %q → %q", from, to)}
+		}
+	}
+	return r, nil
+}
+
+// validNamespace accepts "db" and "db.coll" with a database name the
+// server takes (collection names may hold dots).
+func validNamespace(ns string) bool {
+	db, coll, dot := strings.Cut(ns, ".")
+	return db != "" && len(db) < 64 && !strings.ContainsAny(db, "/\\ \"$\x00") && (!dot || coll != "" && !strings.ContainsAny(coll, "$\x00"))
 }
 
 func (r Restorer) included(db, coll string) bool {
-	if len(r.Include) == 0 {
-		return true
+	match := func(list []string) bool {
+		for _, ns := range list {
+			if ns == db || ns == db+"."+coll {
+				return true
+			}
+		}
+		return false
 	}
-	for _, ns := range r.Include {
-		if ns == db || ns == db+"."+coll {
-			return true
+	return (len(r.Include) == 0 || match(r.Include)) && !match(r.Exclude)
+}
+
+// checkIncluded reports the Include entries none of nss matches.
+func (r Restorer) checkIncluded(nss [][2]string) error {
+	var missing []string
+	for _, want := range r.Include {
+		found := false
+		for _, ns := range nss {
+			if want == ns[0] || want == ns[0]+"."+ns[1] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, want)
 		}
 	}
-	return false
+	if len(missing) > 0 {
+		return &backup.Error{Op: "restore", Kind: backup.ErrNotFound, Msg: "mongopart: nothing to restore for " + strings.Join(missing, ", ")}
+	}
+	return nil
 }
 
 // target applies Rename.
@@ -201,8 +312,22 @@ func (r Restorer) target(db, coll string) (string, string) {
 	return db, coll
 }
 
+// lucidSpec returns the registry's spec of target tdb.tcoll when it is a
+// Lucid collection (see Restorer).
+func (r Restorer) lucidSpec(tdb, tcoll string) *mongostore.CollectionSpec {
+	if r.Lucid == nil || tdb != r.Lucid.Database().Name() {
+		return nil
+	}
+	spec, ok := r.Lucid.Schema().Collection(lucidkeys.Collection(tcoll))
+	if !ok {
+		return nil
+	}
+	return spec
+}
+
 // open prepares the target collection: dropped in Drop mode, created with
-// the source's options when missing.
+// the source's options when missing (less the validator of a Lucid
+// collection, which the registry sets afterwards).
 func (r Restorer) open(ctx context.Context, db, coll string, m Metadata) (*batch, error) {
 	tdb, tcoll := r.target(db, coll)
 	d := r.Client.Database(tdb)
@@ -212,7 +337,12 @@ func (r Restorer) open(ctx context.Context, db, coll string, m Metadata) (*batch
 			return nil, fmt.Errorf("mongopart: drop %s.%s: %w", tdb, tcoll, err)
 		}
 	}
-	cmd := append(bson.D{{Key: "create", Value: tcoll}}, without(m.Options, "uuid")...)
+	spec := r.lucidSpec(tdb, tcoll)
+	opts := without(m.Options, "uuid")
+	if spec != nil {
+		opts = without(opts, "validator", "validationLevel", "validationAction")
+	}
+	cmd := append(bson.D{{Key: "create", Value: tcoll}}, opts...)
 	if err := d.RunCommand(ctx, cmd).Err(); err != nil {
 		var ce mongo.CommandError
 		if !errors.As(err, &ce) || ce.Code != 48 { // NamespaceExists: merge into it
@@ -226,12 +356,126 @@ func (r Restorer) open(ctx context.Context, db, coll string, m Metadata) (*batch
 	if maxBytes <= 0 {
 		maxBytes = DefaultBatchBytes
 	}
-	return &batch{coll: c, maxDocs: maxDocs, maxBytes: maxBytes}, nil
+	return &batch{coll: c, lucid: spec, maxDocs: maxDocs, maxBytes: maxBytes}, nil
+}
+
+// lucidColl is a restored Lucid collection whose schema is set once the
+// documents are in.
+type lucidColl struct {
+	coll    *mongo.Collection
+	spec    *mongostore.CollectionSpec
+	indexes []bson.D // the archive's
+}
+
+// finish flushes a collection's last batch and creates its indexes, or
+// queues a Lucid collection for ensure.
+func (r Restorer) finish(ctx context.Context, b *batch, indexes []bson.D, res *Result, lucid *[]lucidColl) error {
+	if err := b.flush(ctx, res); err != nil {
+		return err
+	}
+	if b.lucid != nil {
+		*lucid = append(*lucid, lucidColl{coll: b.coll, spec: b.lucid, indexes: indexes})
+		return nil
+	}
+	if r.NoIndexes {
+		return nil
+	}
+	n, err := createIndexes(ctx, b.coll, indexes)
+	res.Indexes += n
+	return err
+}
+
+// ensure runs Lucid.EnsureSchemaWith once the restored Lucid collections
+// hold their documents, then creates their archive indexes the registry
+// does not cover.
+func (r Restorer) ensure(ctx context.Context, lucid []lucidColl, res *Result) error {
+	if len(lucid) == 0 {
+		return nil
+	}
+	rep, err := r.Lucid.EnsureSchemaWith(ctx, r.Ensure)
+	res.Schema.Items = append(res.Schema.Items, rep.Items...)
+	if err != nil {
+		return fmt.Errorf("mongopart: schema of %s: %w", r.Lucid.Database().Name(), err)
+	}
+	if r.NoIndexes {
+		return nil
+	}
+	for _, l := range lucid {
+		n, err := createIndexes(ctx, l.coll, notInRegistry(l.indexes, l.spec))
+		res.Indexes += n
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notInRegistry returns the index specs whose key pattern spec does not
+// list (a text index counts as listed when the registry has one: the
+// server allows one per collection and lists it by _fts, not its fields).
+func notInRegistry(specs []bson.D, spec *mongostore.CollectionSpec) []bson.D {
+	var out []bson.D
+	for _, s := range specs {
+		var key any
+		for _, e := range s {
+			if e.Key == "key" {
+				key = e.Value
+			}
+		}
+		pattern := keyPattern(key)
+		listed := false
+		for _, ix := range spec.Indexes {
+			if keyPattern(ix.Keys) == pattern || ix.Text() && strings.Contains(pattern, "_fts=") {
+				listed = true
+				break
+			}
+		}
+		if !listed {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// keyPattern renders an index key document with numbers normalised (1,
+// int64(1) and 1.0 are the same direction).
+func keyPattern(key any) string {
+	var d bson.D
+	switch k := key.(type) {
+	case bson.D:
+		d = k
+	case bson.Raw:
+		if err := bson.Unmarshal(k, &d); err != nil {
+			return ""
+		}
+	default:
+		return fmt.Sprint(key)
+	}
+	var sb strings.Builder
+	for _, e := range d {
+		sb.WriteString(e.Key)
+		sb.WriteByte('=')
+		switch v := e.Value.(type) {
+		case int32:
+			sb.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 64))
+		case int64:
+			sb.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 64))
+		case int:
+			sb.WriteString(strconv.FormatFloat(float64(v), 'g', -1, 64))
+		case float64:
+			sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		default:
+			fmt.Fprintf(&sb, "%q", fmt.Sprint(v))
+		}
+		sb.WriteByte(',')
+	}
+	return sb.String()
 }
 
 // batch gathers one collection's documents for InsertMany.
 type batch struct {
 	coll              *mongo.Collection
+	lucid             *mongostore.CollectionSpec // the registry's, for a Lucid collection
 	docs              []any
 	bytes             int
 	maxDocs, maxBytes int
