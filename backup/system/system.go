@@ -8,7 +8,7 @@
 //	cfg, err := system.FromEnv()               // BACKUP_*, LUCID_BACKUP_*, LUCID_S3_*
 //	b, err := cfg.Open()                       // a *backup.Manager on the local or S3 sink
 //	sys, err := system.New(b, system.Sources{Mongo: db, Cache: rc, Search: sc, Volumes: vols})
-//	man, err := sys.Backup(ctx, &backup.BackupOptions{Parallel: cfg.Parallel})
+//	man, err := sys.Backup(ctx, &backup.BackupOptions{Parallel: cfg.Parallel}) // parts stream concurrently
 //	rep, err := sys.Restore(ctx, man.ID, system.RestoreOptions{
 //		Parts: []string{"mongodb", "redis"},
 //		Mongo: system.MongoRestore{Namespaces: []string{"lucid.users"}, Rename: map[string]string{"lucid": "scratch"}},
@@ -261,14 +261,21 @@ type RestoreOptions struct {
 // MongoRestore selects and places the MongoDB part (see mongopart.Restorer).
 type MongoRestore struct {
 	// Namespaces restores only these source databases or collections
-	// ("lucid", "lucid.users"); empty: all of the part.
-	Namespaces []string
+	// ("lucid", "lucid.users"); empty: all of the part. Exclude leaves
+	// out namespaces Namespaces would select.
+	Namespaces, Exclude []string
 	// Rename maps a source database ("lucid" → "scratch") or collection
 	// ("lucid.users" → "scratch.people") to its target.
 	Rename map[string]string
 	// Drop drops each target collection first; without it documents are
 	// merged and existing _ids left as they are.
 	Drop bool
+	// NoSchema restores Lucid collections as the archive describes them.
+	// By default a collection restored into the Mongo store's own database
+	// under a name of its schema registry gets the registry's validator
+	// and indexes (mongopart.Restorer.Lucid), as the service's own start
+	// would give it; collections renamed into another database never do.
+	NoSchema bool
 }
 
 // RedisRestore selects and places the Redis part (see redispart.Restorer).
@@ -355,8 +362,12 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 			if s.src.Mongo == nil {
 				return nil, invalid("system restore", p.Name, "no MongoDB client in Sources")
 			}
-			j.rs = []backup.Restorer{mongopart.Restorer{Client: s.src.Mongo.Client(), Include: o.Mongo.Namespaces,
-				Rename: o.Mongo.Rename, Drop: o.Mongo.Drop}}
+			r := mongopart.Restorer{Client: s.src.Mongo.Client(), Include: o.Mongo.Namespaces, Exclude: o.Mongo.Exclude,
+				Rename: o.Mongo.Rename, Drop: o.Mongo.Drop}
+			if !o.Mongo.NoSchema {
+				r.Lucid = s.src.Mongo
+			}
+			j.rs = []backup.Restorer{r}
 			j.target = fmt.Sprintf("mongodb namespaces %v renamed %v", o.Mongo.Namespaces, o.Mongo.Rename)
 		case redispart.Kind:
 			if s.src.Cache == nil {

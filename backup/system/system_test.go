@@ -106,7 +106,7 @@ func (f *fixture) seed(t *testing.T) {
 	ctx := testenv.Context(t)
 	// MongoDB: two collections of documents of several types.
 	db := f.mongo.Client().Database(f.ns)
-	for _, coll := range []string{"users", "sessions"} {
+	for _, coll := range []string{"notes", "events"} {
 		var docs []any
 		for i := range 300 {
 			docs = append(docs, bson.D{{Key: "_id", Value: fmt.Sprintf("%s-%04d", coll, i)}, {Key: "n", Value: int64(i)},
@@ -321,7 +321,9 @@ func TestFullSet(t *testing.T) {
 			f := newFixture(t)
 			ctx := testenv.Context(t)
 			var sink backup.Sink
+			parallel := 2
 			if where == "local" {
+				parallel = 5 // every part at once
 				s, err := backup.NewLocalSink(t.TempDir())
 				must(t, err)
 				sink = s
@@ -331,7 +333,7 @@ func TestFullSet(t *testing.T) {
 			m := manager(t, sink)
 			sys, err := system.New(m, f.src)
 			must(t, err)
-			man, err := sys.Backup(ctx, &backup.BackupOptions{Labels: map[string]string{"host": "test"}})
+			man, err := sys.Backup(ctx, &backup.BackupOptions{Labels: map[string]string{"host": "test"}, Parallel: parallel})
 			must(t, err)
 
 			var names []string
@@ -368,7 +370,7 @@ func TestFullSet(t *testing.T) {
 			scratchDir := t.TempDir()
 			rr, err := sys.Restore(ctx, man.ID, system.RestoreOptions{
 				Verify: true,
-				Mongo:  system.MongoRestore{Namespaces: []string{f.ns + ".users"}, Rename: map[string]string{f.ns: f.ns + "r"}},
+				Mongo:  system.MongoRestore{Namespaces: []string{f.ns + ".notes"}, Rename: map[string]string{f.ns: f.ns + "r"}},
 				Redis:  system.RedisRestore{Prefixes: []string{f.ns + ":a:"}, Rename: map[string]string{f.ns + ":a:": "r" + f.ns + ":a:"}},
 				Search: system.SearchRestore{Prefix: f.ns + "-", NewPrefix: f.ns + "-r-"},
 				Volume: system.VolumeRestore{Rename: map[string]string{"chunks": "chunks-scratch", "logs": "logs-scratch"}},
@@ -383,8 +385,8 @@ func TestFullSet(t *testing.T) {
 			must(t, err)
 
 			mc := f.mongo.Client()
-			equal(t, "restored collections", collections(t, mc, f.ns+"r"), []string{"users"})
-			equal(t, "users", mongoDocs(t, mc, f.ns+"r", "users"), mongoDocs(t, mc, f.ns, "users"))
+			equal(t, "restored collections", collections(t, mc, f.ns+"r"), []string{"notes"})
+			equal(t, "notes", mongoDocs(t, mc, f.ns+"r", "notes"), mongoDocs(t, mc, f.ns, "notes"))
 
 			r := f.cache.Redis()
 			want := redisKeys(t, r, f.ns+":a:")
@@ -431,14 +433,14 @@ func TestRestoreOriginal(t *testing.T) {
 	sys, err := system.New(m, f.src)
 	must(t, err)
 	mc, r := f.mongo.Client(), f.cache.Redis()
-	wantUsers := mongoDocs(t, mc, f.ns, "users")
+	wantNotes := mongoDocs(t, mc, f.ns, "notes")
 	wantKeys := redisKeys(t, r, f.ns+":")
 	chunks, _ := f.vols.Path("chunks")
 	wantTree := tree(t, chunks)
 	man, err := sys.Backup(ctx, nil)
 	must(t, err)
 
-	_, err = mc.Database(f.ns).Collection("users").DeleteMany(ctx, bson.D{{Key: "n", Value: bson.D{{Key: "$lt", Value: 100}}}})
+	_, err = mc.Database(f.ns).Collection("notes").DeleteMany(ctx, bson.D{{Key: "n", Value: bson.D{{Key: "$lt", Value: 100}}}})
 	must(t, err)
 	must(t, r.Del(ctx, f.ns+":a:hash", f.ns+":b:str:7").Err())
 	must(t, r.Set(ctx, f.ns+":a:str:3", "changed", 0).Err())
@@ -457,7 +459,7 @@ func TestRestoreOriginal(t *testing.T) {
 	if len(rep.Parts) != 3 {
 		t.Fatalf("restored %+v", rep.Parts)
 	}
-	equal(t, "users", mongoDocs(t, mc, f.ns, "users"), wantUsers)
+	equal(t, "notes", mongoDocs(t, mc, f.ns, "notes"), wantNotes)
 	equal(t, "redis keys", redisKeys(t, r, f.ns+":"), wantKeys)
 	equal(t, "volume chunks", tree(t, chunks), wantTree)
 }
