@@ -3,9 +3,12 @@
 // MongoDB schema, registers a user (and shows a duplicate and an invalid one
 // refused, with their errkind), logs in to a login session, hits a rate
 // limit, takes a lock and shows its fencing token, indexes and searches
-// session events, measures a volume and checks its health, backs the volume
-// up to a local directory, verifies the backup, restores it into a scratch
-// directory and compares, and prints the health aggregator's summary.
+// session events, measures a volume and checks its health, backs the tier up
+// in one backup (the MongoDB database, the Redis keyspace when Redis is
+// configured, the volume) to a local directory or S3, verifies it, restores
+// the database under a scratch name and the volume into a scratch directory
+// and compares both with their originals, and prints the health aggregator's
+// summary.
 //
 //	go run ./examples/quickstart
 //
@@ -31,6 +34,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/pbkdf2"
 	"crypto/rand"
@@ -48,6 +52,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/mongopart"
+	"github.com/HamiGames/lucid-data/backup/redispart"
 	"github.com/HamiGames/lucid-data/backup/s3sink"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/cache"
@@ -58,6 +64,9 @@ import (
 	"github.com/HamiGames/lucid-data/mongostore/embedded"
 	"github.com/HamiGames/lucid-data/search"
 	"github.com/HamiGames/lucid-data/volume"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Environment variables the quickstart reads.
@@ -269,7 +278,7 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) (err erro
 		}
 		sink = local
 	}
-	if err := backupStep(ctx, r, vol, sink, where, filepath.Join(tmp, "scratch")); err != nil {
+	if err := backupStep(ctx, r, tier{db: db, dbName: dbName, cache: b, vol: vol}, sink, where, filepath.Join(tmp, "scratch"), runID); err != nil {
 		return err
 	}
 
@@ -578,7 +587,19 @@ func volumeStep(ctx context.Context, r *report, root string) (volume.Manager, vo
 	return vols, v, nil
 }
 
-func backupStep(ctx context.Context, r *report, v volume.Volume, sink backup.Sink, where, scratch string) error {
+// tier is what the backup step backs up.
+type tier struct {
+	db     *mongostore.DB
+	dbName string
+	cache  cache.Backend // backed up when it is Redis (*cache.Client)
+	vol    volume.Volume
+}
+
+// backupStep takes one backup of the whole tier — the MongoDB database, the
+// Redis keyspace when Redis is configured, the volume — verifies it, restores
+// the database into a scratch one and the volume into a scratch directory,
+// and compares each with its original.
+func backupStep(ctx context.Context, r *report, tr tier, sink backup.Sink, where, scratch, runID string) error {
 	t := time.Now()
 	// age X25519: the recipient encrypts, the identity (kept apart from the
 	// backups in a real deployment) decrypts.
@@ -586,23 +607,38 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, sink backup.Sin
 	if err != nil {
 		return err
 	}
+	checkers := volumepart.Checkers()
+	for k, c := range mongopart.Checkers() {
+		checkers[k] = c
+	}
+	for k, c := range redispart.Checkers() {
+		checkers[k] = c
+	}
 	bk, err := backup.New(sink, backup.Config{
 		Recipients: []age.Recipient{id.Recipient()},
 		Identities: []age.Identity{id},
-		Checkers:   volumepart.Checkers(),
+		Checkers:   checkers,
 	})
 	if err != nil {
 		return err
 	}
 	defer bk.Close()
-	part := "volume-" + v.Name
-	m, err := bk.Backup(ctx, []backup.Part{volumepart.Part(part, v.Path)}, &backup.BackupOptions{Labels: map[string]string{"by": "quickstart"}})
+	volPart := "volume-" + tr.vol.Name
+	parts := []backup.Part{mongopart.Part("mongodb", tr.db.Client(), tr.dbName)}
+	if c, ok := tr.cache.(*cache.Client); ok {
+		parts = append(parts, redispart.Part("redis", c.Redis()))
+	}
+	parts = append(parts, volumepart.Part(volPart, tr.vol.Path))
+	m, err := bk.Backup(ctx, parts, &backup.BackupOptions{Labels: map[string]string{"by": "quickstart"}})
 	if err != nil {
 		return err
 	}
-	p, _ := m.Part(part)
-	r.line("backup", time.Since(t), "%s to the %s: part %s, %d entries, %s plain -> %s stored (%s, %s)",
-		m.ID, where, part, p.Records, humanBytes(p.Plain.Size), humanBytes(p.Stored.Size), p.Compression, p.Encryption)
+	var desc []string
+	for _, p := range m.Parts {
+		desc = append(desc, fmt.Sprintf("%s %d %s", p.Name, p.Records, unit(p.Kind)))
+	}
+	r.line("backup", time.Since(t), "%s to the %s: %s; %s plain -> %s stored (zstd, age)",
+		m.ID, where, strings.Join(desc, ", "), humanBytes(plainSize(m)), humanBytes(m.Size()))
 
 	t = time.Now()
 	rep, err := bk.Verify(ctx, m.ID)
@@ -613,13 +649,26 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, sink backup.Sin
 	for _, pr := range rep.Parts {
 		recs += pr.Stats.Records
 	}
-	r.line("verify", time.Since(t), "%d part(s) decrypted, decompressed, parsed; %d entries and every checksum match the manifest", len(rep.Parts), recs)
+	r.line("verify", time.Since(t), "%d parts decrypted, decompressed, parsed; %d records and every checksum match the manifest", len(rep.Parts), recs)
 
 	t = time.Now()
-	if _, err := bk.Restore(ctx, m.ID, part, volumepart.Restorer{Dir: scratch}); err != nil {
+	// The database comes back under another name, so the original stays
+	// untouched and the two can be compared.
+	scratchDB := tr.dbName + "_restore_" + runID
+	defer tr.db.Client().Database(scratchDB).Drop(context.WithoutCancel(ctx))
+	var res mongopart.Result
+	if _, err := bk.Restore(ctx, m.ID, "mongodb", mongopart.Restorer{Client: tr.db.Client(),
+		Rename: map[string]string{tr.dbName: scratchDB}, Drop: true, Result: &res}); err != nil {
 		return err
 	}
-	want, err := volume.CreateManifest(ctx, v.Path, 0)
+	docs, err := compareDatabases(ctx, tr.db.Client().Database(tr.dbName), tr.db.Client().Database(scratchDB))
+	if err != nil {
+		return err
+	}
+	if _, err := bk.Restore(ctx, m.ID, volPart, volumepart.Restorer{Dir: scratch}); err != nil {
+		return err
+	}
+	want, err := volume.CreateManifest(ctx, tr.vol.Path, 0)
 	if err != nil {
 		return err
 	}
@@ -635,8 +684,71 @@ func backupStep(ctx context.Context, r *report, v volume.Volume, sink backup.Sin
 			return err
 		}
 	}
-	r.line("restore", time.Since(t), "into a scratch directory; %d entries identical to the volume (SHA-256 manifests)", diff.Checked)
+	if res.Inserted != docs {
+		return fmt.Errorf("restore: %d documents inserted, %d in the database", res.Inserted, docs)
+	}
+	r.line("restore", time.Since(t), "database into %s: %d documents identical; volume into a scratch directory: %d entries identical (SHA-256 manifests)",
+		scratchDB, docs, diff.Checked)
 	return nil
+}
+
+// compareDatabases checks that every collection of a holds the same
+// documents as the one of the same name in b, byte for byte in _id order,
+// and returns how many it compared.
+func compareDatabases(ctx context.Context, a, b *mongo.Database) (int64, error) {
+	names, err := a.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, name := range names {
+		read := func(db *mongo.Database) ([]bson.Raw, error) {
+			cur, err := db.Collection(name).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+			if err != nil {
+				return nil, err
+			}
+			var docs []bson.Raw
+			err = cur.All(ctx, &docs)
+			return docs, err
+		}
+		da, err := read(a)
+		if err != nil {
+			return n, err
+		}
+		db, err := read(b)
+		if err != nil {
+			return n, err
+		}
+		if len(da) != len(db) {
+			return n, fmt.Errorf("restore: %s holds %d documents, the restored copy %d", name, len(da), len(db))
+		}
+		for i := range da {
+			if !bytes.Equal(da[i], db[i]) {
+				return n, fmt.Errorf("restore: %s: document %d differs after the restore", name, i)
+			}
+		}
+		n += int64(len(da))
+	}
+	return n, nil
+}
+
+func unit(kind string) string {
+	switch kind {
+	case "mongodb":
+		return "documents"
+	case "redis":
+		return "keys"
+	default:
+		return "entries"
+	}
+}
+
+func plainSize(m *backup.Manifest) int64 {
+	var n int64
+	for _, p := range m.Parts {
+		n += p.Plain.Size
+	}
+	return n
 }
 
 func randomHex(n int) string {

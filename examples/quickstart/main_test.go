@@ -62,6 +62,8 @@ func TestQuickstartEmbedded(t *testing.T) {
 		"[errkind aborted]",
 		"to the local directory",
 		"(zstd, age)",
+		": mongodb 1 documents, volume-sessions ",
+		"restore:   database into lucid_quickstart_restore_",
 		"health:    up: mongodb up, cache up, volumes up",
 	} {
 		if !strings.Contains(s, want) {
@@ -98,6 +100,7 @@ func TestQuickstartConfigured(t *testing.T) {
 		"search:    ",
 		"'merkle proof' (fuzzy) found 2",
 		"to the S3 bucket " + s3.Bucket,
+		" keys, volume-sessions ", // the Redis part, between the database and the volume
 		"health:    up: mongodb up, cache up, search up, volumes up",
 	} {
 		if !strings.Contains(s, want) {
