@@ -46,3 +46,23 @@ func Example() {
 		log.Fatal(err)
 	}
 }
+
+// Restore one month of sessions out of a full backup, into a scratch index
+// beside the original (scratch-lucid-sessions-2026.11, its aliases renamed
+// alike); the part's other indices are checked and skipped.
+func ExampleRestorer_include() {
+	ctx := context.Background()
+	c, err := search.Connect(ctx, search.Config{Addresses: []string{"http://127.0.0.1:9200"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	m, err := backup.NewLocal("/var/backups/lucid", backup.Config{Passphrase: "correct horse battery staple"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := searchpart.Restorer{Client: c, Include: []string{"lucid-sessions-2026.11"}, Prefix: "lucid-", NewPrefix: "scratch-lucid-"}
+	if _, err := m.Restore(ctx, "20261202T020000Z-3f9a1c07", "search", r); err != nil {
+		log.Fatal(err)
+	}
+}

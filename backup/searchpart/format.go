@@ -13,6 +13,7 @@ import (
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/search"
 )
 
 // HeaderName is the part's first tar entry: the format marker and the
@@ -29,14 +30,16 @@ type header struct {
 	Indices []string `json:"indices"`
 }
 
-// action is a _bulk action line: {"index":{"_index":…,"_id":…}}.
+// action is a _bulk action line: {"index":{"_index":…,"_id":…}}, with
+// "routing" when the document has a custom routing value (version 2).
 type action struct {
 	Index *actionMeta `json:"index"`
 }
 
 type actionMeta struct {
-	Index string `json:"_index"`
-	ID    string `json:"_id"`
+	Index   string `json:"_index"`
+	ID      string `json:"_id"`
+	Routing string `json:"routing,omitempty"`
 }
 
 // maxLine bounds one NDJSON line the reader accepts (the engines' default
@@ -52,15 +55,19 @@ const maxIndexJSON = 16 << 20
 type handler struct {
 	header func(indices []string) error
 	index  func(name string, def indexDef) error
-	doc    func(index, id string, source []byte) error
+	doc    func(d doc) error
 }
 
-// indexDef is an index.json entry: the body of a create-index request.
-type indexDef struct {
-	Settings map[string]any `json:"settings,omitempty"`
-	Mappings map[string]any `json:"mappings,omitempty"`
-	Aliases  map[string]any `json:"aliases,omitempty"`
+// doc is one document of a chunk. Source is a fresh slice the callee may
+// keep.
+type doc struct {
+	Index, ID, Routing string
+	Source             []byte
 }
+
+// indexDef is an index.json entry: the body of a create-index request,
+// as search.Client.IndexSpecs reads it and CreateIndex takes it.
+type indexDef = search.IndexSpec
 
 func corrupt(format string, args ...any) error {
 	return &backup.Error{Op: "search part", Kind: backup.ErrCorrupt, Msg: fmt.Sprintf(format, args...)}
@@ -145,7 +152,7 @@ func readPart(ctx context.Context, r io.Reader, h handler) (map[string]int64, er
 				return nil, corrupt("%s before %s/index.json", th.Name, name)
 			}
 			br.Reset(tr)
-			n, err := readChunk(br, name, h.doc)
+			n, err := readChunk(br, name, hd.Version, h.doc)
 			counts[name] += n
 			if err != nil {
 				return nil, err
@@ -182,7 +189,7 @@ func validChunkName(s string) bool {
 
 // readChunk reads one NDJSON chunk of index: action and source lines in
 // pairs. It returns the documents read.
-func readChunk(br *bufio.Reader, index string, doc func(index, id string, source []byte) error) (int64, error) {
+func readChunk(br *bufio.Reader, index string, version int, fn func(doc) error) (int64, error) {
 	var n int64
 	for {
 		act, err := readLine(br)
@@ -199,6 +206,9 @@ func readChunk(br *bufio.Reader, index string, doc func(index, id string, source
 		if a.Index.Index != index || a.Index.ID == "" {
 			return n, corrupt("%s: document %d: action for index %.64q, id %.64q", index, n+1, a.Index.Index, a.Index.ID)
 		}
+		if a.Index.Routing != "" && version < 2 {
+			return n, corrupt("%s: document %.64q: routing in a version %d part", index, a.Index.ID, version)
+		}
 		src, err := readLine(br)
 		if err == io.EOF {
 			return n, corrupt("%s: document %d: action line without source", index, n+1)
@@ -210,8 +220,8 @@ func readChunk(br *bufio.Reader, index string, doc func(index, id string, source
 			return n, corrupt("%s: document %.64q: source is not a JSON object", index, a.Index.ID)
 		}
 		n++
-		if doc != nil {
-			if err := doc(index, a.Index.ID, src); err != nil {
+		if fn != nil {
+			if err := fn(doc{Index: index, ID: a.Index.ID, Routing: a.Index.Routing, Source: src}); err != nil {
 				return n, err
 			}
 		}

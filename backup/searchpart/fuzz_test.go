@@ -51,6 +51,39 @@ func TestReaderAccepts(t *testing.T) {
 	}
 }
 
+// A version 2 part hands each document's routing over; version 1 parts
+// (no routing) are still read.
+func TestReaderRouting(t *testing.T) {
+	v2 := `{"format":"lucid-search-part","version":2,"indices":["a"]}`
+	docs := `{"index":{"_index":"a","_id":"1","routing":"u42"}}` + "\n{}\n" + `{"index":{"_index":"a","_id":"2"}}` + "\n{}\n"
+	got := map[string]string{}
+	_, err := readPart(context.Background(), bytes.NewReader(buildPart(t, HeaderName, v2, "a/index.json", "{}", "a/docs-000000.ndjson", docs)),
+		handler{doc: func(d doc) error { got[d.ID] = d.Routing; return nil }})
+	if err != nil || len(got) != 2 || got["1"] != "u42" || got["2"] != "" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if _, err := (Checker{}).Check(context.Background(), backup.PartManifest{}, bytes.NewReader(goodPart(t))); err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+}
+
+func TestMatchWildcard(t *testing.T) {
+	for _, c := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"a", "a", true}, {"a", "ab", false}, {"*", "", true}, {"*", "x", true},
+		{"lucid-sessions-*", "lucid-sessions-2026.11", true}, {"lucid-sessions-*", "lucid-blocks-2026.11", false},
+		{"*-2026.11", "lucid-blocks-2026.11", true}, {"*-2026.11", "lucid-blocks-2026.12", false},
+		{"a*b*c", "abc", true}, {"a*b*c", "axxbyyc", true}, {"a*b*c", "acb", false}, {"a*a", "a", false},
+		{"a*a", "aa", true}, {"a**", "a", true}, {"*b", "bab", true}, {"x*", "", false},
+	} {
+		if got := matchWildcard(c.pattern, c.name); got != c.want {
+			t.Errorf("matchWildcard(%q, %q) = %v", c.pattern, c.name, got)
+		}
+	}
+}
+
 // Each malformed part is ErrCorrupt (or ErrUnsupported for a newer
 // version), never accepted.
 func TestReaderRejects(t *testing.T) {
@@ -75,6 +108,7 @@ func TestReaderRejects(t *testing.T) {
 		"no source":       {HeaderName, goodHeader, "a/index.json", goodDef, "a/docs-000000.ndjson", `{"index":{"_index":"a","_id":"1"}}` + "\n"},
 		"array source":    {HeaderName, goodHeader, "a/index.json", goodDef, "a/docs-000000.ndjson", `{"index":{"_index":"a","_id":"1"}}` + "\n[1]\n"},
 		"bad source":      {HeaderName, goodHeader, "a/index.json", goodDef, "a/docs-000000.ndjson", `{"index":{"_index":"a","_id":"1"}}` + "\n{\"x\":\n"},
+		"routing in v1":   {HeaderName, goodHeader, "a/index.json", goodDef, "a/docs-000000.ndjson", `{"index":{"_index":"a","_id":"1","routing":"r"}}` + "\n{}\n"},
 		"no last newline": {HeaderName, goodHeader, "a/index.json", goodDef, "a/docs-000000.ndjson", `{"index":{"_index":"a","_id":"1"}}` + "\n{}"},
 	}
 	for name, entries := range cases {
@@ -85,9 +119,9 @@ func TestReaderRejects(t *testing.T) {
 			}
 		})
 	}
-	_, err := Checker{}.Check(context.Background(), backup.PartManifest{}, bytes.NewReader(buildPart(t, HeaderName, `{"format":"lucid-search-part","version":2,"indices":[]}`)))
+	_, err := Checker{}.Check(context.Background(), backup.PartManifest{}, bytes.NewReader(buildPart(t, HeaderName, `{"format":"lucid-search-part","version":3,"indices":[]}`)))
 	if !errors.Is(err, backup.ErrUnsupported) {
-		t.Fatalf("version 2: %v", err)
+		t.Fatalf("version 3: %v", err)
 	}
 	// A truncated good part fails too.
 	good := goodPart(t)
@@ -105,14 +139,15 @@ func FuzzReader(f *testing.F) {
 	f.Add(goodPart(f))
 	f.Add(buildPart(f, HeaderName, goodHeader))
 	f.Add(buildPart(f, HeaderName, `{"format":"lucid-search-part","version":1,"indices":["x"]}`, "x/index.json", "{}", "x/docs-000000.ndjson", strings.Repeat(`{"index":{"_index":"x","_id":"i"}}`+"\n{}\n", 3)))
+	f.Add(buildPart(f, HeaderName, `{"format":"lucid-search-part","version":2,"indices":["x"]}`, "x/index.json", "{}", "x/docs-000000.ndjson", strings.Repeat(`{"index":{"_index":"x","_id":"i","routing":"r"}}`+"\n{}\n", 3)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var docs int64
 		idx := map[string]bool{}
 		counts, err := readPart(context.Background(), bytes.NewReader(data), handler{
 			index: func(name string, _ indexDef) error { idx[name] = true; return nil },
-			doc: func(index, id string, src []byte) error {
-				if !idx[index] || id == "" || len(src) == 0 || src[0] != '{' {
-					t.Fatalf("bad document handed over: %q %q %q", index, id, src)
+			doc: func(d doc) error {
+				if !idx[d.Index] || d.ID == "" || len(d.Source) == 0 || d.Source[0] != '{' {
+					t.Fatalf("bad document handed over: %+v", d)
 				}
 				docs++
 				return nil

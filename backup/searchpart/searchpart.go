@@ -22,9 +22,11 @@
 // memory — and read back the same way. The settings leave out what the
 // engine manages (index.uuid, index.creation_date, index.version,
 // index.provided_name), so index.json creates the index on another cluster.
-// Document routing is not kept (a search hit does not carry it), nor are
-// documents of an index whose _source is disabled: such an index fails the
-// backup.
+// A document written with a custom routing value keeps it: its action line
+// carries "routing" (format version 2; version 1 parts, which have none, are
+// read as before), so curl and Restorer put it on the same shard again.
+// Documents of an index whose _source is disabled cannot be kept: such an
+// index fails the backup.
 //
 // # Restoring with standard tools
 //
@@ -42,8 +44,9 @@
 //	  done
 //	done
 //
-// Restorer does the same with the SDK's bulk indexer, renaming indices and
-// aliases on the way if asked, and checks the counts.
+// Restorer does the same with the SDK's bulk indexer, restoring all the
+// part's indices or those Include selects, under their own names or renamed
+// (indices and aliases alike) into scratch ones, and checks the counts.
 //
 // # Engine snapshots
 //
@@ -82,10 +85,11 @@ import (
 const Kind = "search"
 
 // Format and FormatVersion describe the part: a tar stream as the package
-// doc says.
+// doc says. Version 2 added the routing of action lines; this package reads
+// versions 1 and 2.
 const (
 	Format        = "tar"
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // MetaIndices is the Meta key holding the selection a part was taken with
@@ -94,10 +98,6 @@ const MetaIndices = "indices"
 
 // DefaultChunkBytes is the default largest NDJSON chunk.
 const DefaultChunkBytes = 8 << 20
-
-// managedSettings are the index settings the engine sets itself and
-// refuses on creation.
-var managedSettings = []string{"uuid", "creation_date", "version", "provided_name"}
 
 // Source is a selection of indices as a part.
 type Source struct {
@@ -228,7 +228,7 @@ func (s Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 				}
 				src = c.Bytes()
 			}
-			act, err := json.Marshal(action{Index: &actionMeta{Index: name, ID: h.ID}})
+			act, err := json.Marshal(action{Index: &actionMeta{Index: name, ID: h.ID, Routing: h.Routing}})
 			if err != nil {
 				return backup.Stats{}, err
 			}
@@ -255,51 +255,28 @@ func (s Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 	return st, nil
 }
 
-// escapeSeg percent-escapes s as one URL path segment (every byte outside
-// [A-Za-z0-9-._~]), as lucidkeys.ValidateIndexName prescribes: esapi does
-// not escape, and the engine decodes the segment back to s. Wildcards and
-// commas of a validated pattern are escaped too; the engine decodes them
-// before it expands the pattern, so they keep their meaning.
-func escapeSeg(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
 // getIndices returns the definitions of the indices the patterns select,
-// by concrete name, through GET /<patterns> (the SDK has no call for it, so
-// it goes through Client.Transport).
-func getIndices(ctx context.Context, c *search.Client, patterns []string) (map[string]indexDef, error) {
-	target := make([]string, len(patterns))
-	for i, p := range patterns {
-		target[i] = escapeSeg(p)
+// by concrete name (search.Client.IndexSpecs, which leaves out the settings
+// the engine manages). A name the SDK could not address on restore fails
+// the backup now rather than the restore later.
+func getIndices(ctx context.Context, c *search.Client, patterns []string) (map[string]search.IndexSpec, error) {
+	defs, err := c.IndexSpecs(ctx, strings.Join(patterns, ","))
+	if err != nil {
+		var kind error
+		switch {
+		case errors.Is(err, search.ErrNotFound):
+			kind = backup.ErrNotFound
+		case errors.Is(err, search.ErrInvalid):
+			kind = backup.ErrInvalid
+		}
+		return nil, &backup.Error{Op: "search part", Kind: kind, Msg: "get indices", Err: err}
 	}
-	var raw map[string]indexDef
-	if err := do(ctx, c, "get indices", esapi.IndicesGetRequest{Index: target, ExpandWildcards: "open"}, &raw); err != nil {
-		return nil, err
-	}
-	for name, def := range raw {
+	for name := range defs {
 		if err := lucidkeys.ValidateIndexName(name); err != nil {
 			return nil, &backup.Error{Op: "search part", Kind: backup.ErrUnsupported, Msg: "index name the SDK cannot address", Err: err}
 		}
-		if ix, ok := def.Settings["index"].(map[string]any); ok {
-			for _, k := range managedSettings {
-				delete(ix, k)
-			}
-		}
-		raw[name] = def
 	}
-	return raw, nil
+	return defs, nil
 }
 
 // classify maps an engine's failure (its status, error type and whole
@@ -407,12 +384,60 @@ type Restorer struct {
 	// "lucid-" and "scratch-lucid-" restore lucid-sessions-2026.11 as
 	// scratch-lucid-sessions-2026.11 with its aliases renamed alike.
 	Prefix, NewPrefix string
+	// Include, when not empty, restores only the part's indices it
+	// selects: index names, or patterns whose '*' matches any run of
+	// characters ("lucid-sessions-2026.*"), as the part's source names
+	// them (before Rename and Prefix). The other indices are read, so the
+	// part is still checked whole, and skipped; their aliases are not
+	// created. A name (no '*') that the part does not hold is
+	// backup.ErrNotFound before anything is written, a pattern may match
+	// nothing. Aliases do not select: name the indices behind them.
+	Include []string
 	// Overwrite deletes a target index that exists before creating it
 	// again; without it any existing target is refused with
 	// backup.ErrExists before anything is written.
 	Overwrite bool
 	// Bulk configures the bulk indexer (zero: the SDK's defaults).
 	Bulk search.BulkConfig
+}
+
+// included reports whether Include selects the part's index name.
+func (r Restorer) included(name string) bool {
+	if len(r.Include) == 0 {
+		return true
+	}
+	for _, p := range r.Include {
+		if matchWildcard(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchWildcard reports whether name matches pattern, whose '*' stand for
+// any run of characters (the engines' index pattern syntax; no other
+// character is special).
+func matchWildcard(pattern, name string) bool {
+	first, rest, star := strings.Cut(pattern, "*")
+	if !star {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, first) {
+		return false
+	}
+	name = name[len(first):]
+	for {
+		seg, more, star := strings.Cut(rest, "*")
+		if !star {
+			// The last segment is anchored at the end.
+			return strings.HasSuffix(name, seg)
+		}
+		i := strings.Index(name, seg)
+		if i < 0 {
+			return false
+		}
+		name, rest = name[i+len(seg):], more
+	}
 }
 
 // target returns the name name is restored as.
@@ -471,7 +496,16 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 	}
 	h := handler{
 		header: func(indices []string) error {
+			for _, sel := range r.Include {
+				if strings.Contains(sel, "*") || slices.Contains(indices, sel) {
+					continue
+				}
+				return &backup.Error{Op: "restore", Part: p.Name, Kind: backup.ErrNotFound, Msg: "the part holds no index " + sel}
+			}
 			for _, name := range indices {
+				if !r.included(name) {
+					continue
+				}
 				t := r.target(name)
 				if err := lucidkeys.ValidateIndexName(t); err != nil {
 					return &backup.Error{Op: "restore", Part: p.Name, Kind: backup.ErrInvalid, Msg: "target of " + name, Err: err}
@@ -490,6 +524,9 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 			return nil
 		},
 		index: func(name string, def indexDef) error {
+			if !r.included(name) {
+				return nil
+			}
 			t := r.target(name)
 			if r.Overwrite {
 				if err := r.Client.DeleteIndex(ctx, t); err != nil && !errors.Is(err, search.ErrNotFound) {
@@ -508,11 +545,14 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 			}
 			return nil
 		},
-		doc: func(index, id string, src []byte) error {
+		doc: func(d doc) error {
+			if !r.included(d.Index) {
+				return nil
+			}
 			if err := failed(); err != nil {
 				return err
 			}
-			return bulk.Add(ctx, search.BulkItem{Index: r.target(index), ID: id, Body: json.RawMessage(src), OnFailure: onFailure})
+			return bulk.Add(ctx, search.BulkItem{Index: r.target(d.Index), ID: d.ID, Routing: d.Routing, Body: json.RawMessage(d.Source), OnFailure: onFailure})
 		},
 	}
 	counts, err := readPart(ctx, rd, h)
@@ -529,6 +569,9 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 	for name, n := range counts {
 		if want, ok := p.Counts[name]; !ok || want != n {
 			return backup.Stats{}, &backup.Error{Op: "restore", Part: p.Name, Kind: backup.ErrCorrupt, Msg: fmt.Sprintf("index %s: part holds %d documents, manifest says %d", name, n, want)}
+		}
+		if !r.included(name) {
+			continue
 		}
 		t := r.target(name)
 		if err := r.Client.Refresh(ctx, t); err != nil {

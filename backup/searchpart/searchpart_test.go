@@ -323,8 +323,10 @@ func TestSearchCurlInterop(t *testing.T) {
 	name := e.prefix + "lucid-blocks-2026.11"
 	want := seed(t, e, name, map[string]any{e.prefix + "lucid-blocks": map[string]any{}}, 900)
 	wantDef := definition(t, e.url, name)
+	rt := e.prefix + "lucid-routed"
+	wantRouting := routed(t, e, rt, 40)
 	m := newManager(t, backup.None, true)
-	man, err := m.Backup(ctx, []backup.Part{{Name: "search", Source: searchpart.Source{Client: e.c, Indices: []string{name}, ChunkBytes: 128 << 10}}}, nil)
+	man, err := m.Backup(ctx, []backup.Part{{Name: "search", Source: searchpart.Source{Client: e.c, Indices: []string{name, rt}, ChunkBytes: 128 << 10}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,11 +337,14 @@ func TestSearchCurlInterop(t *testing.T) {
 	if len(chunks) < 2 {
 		t.Fatalf("%d chunks, want several", len(chunks))
 	}
-	if err := e.c.DeleteIndex(ctx, name); err != nil {
-		t.Fatal(err)
+	rchunks, _ := filepath.Glob(filepath.Join(dir, rt, "docs-*.ndjson"))
+	for _, n := range []string{name, rt} {
+		if err := e.c.DeleteIndex(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		run(t, dir, "curl", "-fsS", "-X", "PUT", "-H", "Content-Type: application/json", "--data-binary", "@"+n+"/index.json", e.url+"/"+n)
 	}
-	run(t, dir, "curl", "-fsS", "-X", "PUT", "-H", "Content-Type: application/json", "--data-binary", "@"+name+"/index.json", e.url+"/"+name)
-	for _, f := range chunks {
+	for _, f := range append(chunks, rchunks...) {
 		out := run(t, dir, "curl", "-fsS", "-H", "Content-Type: application/x-ndjson", "--data-binary", "@"+f, e.url+"/_bulk")
 		if !bytes.Contains(out, []byte(`"errors":false`)) {
 			t.Fatalf("_bulk of %s: %.500s", f, out)
@@ -349,6 +354,12 @@ func TestSearchCurlInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	diffDocs(t, "curl", want, docsOf(t, e.c, name))
+	if err := e.c.Refresh(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	if got := routingOf(t, e.c, rt); !reflect.DeepEqual(got, wantRouting) {
+		t.Fatalf("routing after curl:\n got %q\nwant %q", got, wantRouting)
+	}
 	gotDef := definition(t, e.url, name)
 	if !reflect.DeepEqual(wantDef, gotDef) {
 		t.Fatalf("definition after curl:\nwant %v\n got %v", wantDef, gotDef)
@@ -467,5 +478,154 @@ func TestSearchRestorerChecks(t *testing.T) {
 	r.NewPrefix = e.prefix + "d-"
 	if _, err := r.Restore(ctx, pm, bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "status 400") {
 		t.Fatalf("restore of a rejected document: %v", err)
+	}
+}
+
+// routed creates index name with three shards and n documents, every other
+// one written with a custom routing value; it returns each id's routing.
+func routed(t *testing.T, e env, name string, n int) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.c.CreateIndex(ctx, name, search.IndexSpec{Settings: map[string]any{"number_of_shards": 3, "number_of_replicas": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	bulk := e.c.NewBulkIndexer(search.BulkConfig{})
+	var failed atomic.Int64
+	for i := range n {
+		id, r := fmt.Sprintf("r%03d", i), ""
+		if i%2 == 0 {
+			r = fmt.Sprintf("tenant \"%d\"/ü", i%7)
+		}
+		want[id] = r
+		if err := bulk.Add(ctx, search.BulkItem{Index: name, ID: id, Routing: r, Body: map[string]any{"i": i},
+			OnFailure: func(search.BulkItem, search.BulkItemResult, error) { failed.Add(1) }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bulk.Close(ctx); err != nil || failed.Load() != 0 {
+		t.Fatalf("routed: %v, %d failed", err, failed.Load())
+	}
+	if err := e.c.Refresh(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// routingOf reads every document's routing of index by id.
+func routingOf(t testing.TB, c *search.Client, index string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for h, err := range c.Scan(context.Background(), index, search.ScanOptions{Source: []string{"i"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.ID] = h.Routing
+	}
+	return out
+}
+
+// exists reports whether index (or alias) exists.
+func exists(t testing.TB, c *search.Client, index string) bool {
+	t.Helper()
+	ok, err := c.IndexExists(context.Background(), index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestSearchSelectiveRestore restores some indices of a part: by name into
+// scratch names (the others, and their aliases, left out), by pattern into
+// the original place, and a routed index whose documents keep their
+// routing. A selection the part does not hold, or an included target that
+// exists, is refused before anything is written.
+func TestSearchSelectiveRestore(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, search.Config{})
+	p := e.prefix
+	oct, nov, blocks, rt := p+"lucid-sessions-2026.10", p+"lucid-sessions-2026.11", p+"lucid-blocks-2026.11", p+"lucid-routed"
+	read := map[string]any{p + "lucid-sessions": map[string]any{}}
+	want := map[string]map[string]any{
+		oct:    seed(t, e, oct, read, 40),
+		nov:    seed(t, e, nov, read, 60),
+		blocks: seed(t, e, blocks, map[string]any{p + "lucid-blocks": map[string]any{}}, 25),
+	}
+	wantRouting := routed(t, e, rt, 50)
+	m := newManager(t, backup.Zstd, false)
+	man, err := m.Backup(ctx, []backup.Part{searchpart.Part("search", e.c, p+"lucid-*")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm := man.Parts[0]; pm.Records != 175 || len(pm.Counts) != 4 || pm.FormatVersion != 2 {
+		t.Fatalf("part %+v", pm)
+	}
+
+	// One index by name, into scratch names: only it and its aliases.
+	sp := p + "scratch-"
+	r := searchpart.Restorer{Client: e.c, Include: []string{nov}, Prefix: p, NewPrefix: sp}
+	st, err := m.Restore(ctx, man.ID, "search", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 175 { // the part's counts, checked whole against the manifest
+		t.Fatalf("restore stats %+v", st)
+	}
+	diffDocs(t, "selected", want[nov], docsOf(t, e.c, sp+"lucid-sessions-2026.11"))
+	for _, n := range []string{sp + "lucid-sessions-2026.10", sp + "lucid-blocks-2026.11", sp + "lucid-blocks", sp + "lucid-routed"} {
+		if exists(t, e.c, n) {
+			t.Errorf("%s restored, not selected", n)
+		}
+	}
+	if res, err := e.c.Search(ctx, sp+"lucid-sessions", search.SearchRequest{NoHits: true, TrackTotalHits: true}); err != nil || res.Total != 60 {
+		t.Fatalf("scratch read alias: %v %+v", err, res)
+	}
+
+	// By pattern into the original place: the blocks index was lost; the
+	// originals of the indices not selected exist and are left alone.
+	if err := e.c.DeleteIndex(ctx, blocks); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Index(ctx, oct, "marker", map[string]any{"n": 1}, &search.WriteOptions{Refresh: search.RefreshTrue}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx, man.ID, "search", searchpart.Restorer{Client: e.c, Include: []string{p + "lucid-blocks-*"}}); err != nil {
+		t.Fatal(err)
+	}
+	diffDocs(t, "original place", want[blocks], docsOf(t, e.c, blocks))
+	if res, err := e.c.Search(ctx, p+"lucid-blocks", search.SearchRequest{NoHits: true, TrackTotalHits: true}); err != nil || res.Total != 25 {
+		t.Fatalf("original alias: %v %+v", err, res)
+	}
+	if got := docsOf(t, e.c, oct); len(got) != 41 || got["marker"] == nil {
+		t.Fatalf("an index not selected was touched: %d documents", len(got))
+	}
+
+	// The routed index, renamed: every document keeps its routing.
+	if _, err := m.Restore(ctx, man.ID, "search", searchpart.Restorer{Client: e.c, Include: []string{rt}, Rename: map[string]string{rt: p + "routed-copy"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := routingOf(t, e.c, p+"routed-copy"); !reflect.DeepEqual(got, wantRouting) {
+		t.Fatalf("routing after restore:\n got %q\nwant %q", got, wantRouting)
+	}
+
+	// Refusals, before anything is written.
+	for _, c := range []struct {
+		r    searchpart.Restorer
+		kind error
+	}{
+		{searchpart.Restorer{Client: e.c, Include: []string{nov, p + "lucid-nothing"}, Prefix: p, NewPrefix: p + "x-"}, backup.ErrNotFound},
+		{searchpart.Restorer{Client: e.c, Include: []string{p + "lucid-sessions"}, Prefix: p, NewPrefix: p + "x-"}, backup.ErrNotFound}, // an alias does not select
+		{searchpart.Restorer{Client: e.c, Include: []string{p + "lucid-sessions-*"}}, backup.ErrExists},
+	} {
+		if _, err := m.Restore(ctx, man.ID, "search", c.r); !errors.Is(err, c.kind) {
+			t.Errorf("restore %v: %v, want %v", c.r.Include, err, c.kind)
+		}
+	}
+	if exists(t, e.c, p+"x-lucid-sessions-2026.11") {
+		t.Error("a refused restore created an index")
+	}
+	// A pattern that selects nothing restores nothing, and succeeds.
+	if _, err := m.Restore(ctx, man.ID, "search", searchpart.Restorer{Client: e.c, Include: []string{p + "nothing-*"}}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -87,7 +87,7 @@ func (s Snapshots) RegisterFS(ctx context.Context, repo, location string) error 
 	if err != nil {
 		return err
 	}
-	return do(ctx, s.Client, "register repository "+repo, esapi.SnapshotCreateRepositoryRequest{Repository: escapeSeg(repo), Body: body}, nil)
+	return do(ctx, s.Client, "register repository "+repo, esapi.SnapshotCreateRepositoryRequest{Repository: search.EscapePathSegment(repo), Body: body}, nil)
 }
 
 // List returns the snapshots of repo in the engine's order (by start
@@ -103,7 +103,7 @@ func (s Snapshots) List(ctx context.Context, repo string) ([]Snapshot, error) {
 			EndMillis   int64 `json:"end_time_in_millis"`
 		} `json:"snapshots"`
 	}
-	if err := do(ctx, s.Client, "list snapshots of "+repo, esapi.SnapshotGetRequest{Repository: escapeSeg(repo), Snapshot: []string{"_all"}}, &res); err != nil {
+	if err := do(ctx, s.Client, "list snapshots of "+repo, esapi.SnapshotGetRequest{Repository: search.EscapePathSegment(repo), Snapshot: []string{"_all"}}, &res); err != nil {
 		return nil, err
 	}
 	out := make([]Snapshot, 0, len(res.Snapshots))
@@ -152,7 +152,7 @@ func (s Snapshots) Create(ctx context.Context, repo, name string, indices ...str
 		return err
 	}
 	wait := true
-	return do(ctx, s.Client, "create snapshot "+name, esapi.SnapshotCreateRequest{Repository: escapeSeg(repo), Snapshot: escapeSeg(name), Body: body, WaitForCompletion: &wait}, nil)
+	return do(ctx, s.Client, "create snapshot "+name, esapi.SnapshotCreateRequest{Repository: search.EscapePathSegment(repo), Snapshot: search.EscapePathSegment(name), Body: body, WaitForCompletion: &wait}, nil)
 }
 
 // RestoreOptions select and rename what Snapshots.Restore restores.
@@ -187,7 +187,7 @@ func (s Snapshots) Restore(ctx context.Context, repo, name string, o RestoreOpti
 		return err
 	}
 	wait := true
-	return do(ctx, s.Client, "restore snapshot "+name, esapi.SnapshotRestoreRequest{Repository: escapeSeg(repo), Snapshot: escapeSeg(name), Body: body, WaitForCompletion: &wait}, nil)
+	return do(ctx, s.Client, "restore snapshot "+name, esapi.SnapshotRestoreRequest{Repository: search.EscapePathSegment(repo), Snapshot: search.EscapePathSegment(name), Body: body, WaitForCompletion: &wait}, nil)
 }
 
 // Delete deletes snapshot name of repo.
@@ -195,5 +195,5 @@ func (s Snapshots) Delete(ctx context.Context, repo, name string) error {
 	if err := checkNames(repo, name); err != nil {
 		return err
 	}
-	return do(ctx, s.Client, "delete snapshot "+name, esapi.SnapshotDeleteRequest{Repository: escapeSeg(repo), Snapshot: []string{escapeSeg(name)}}, nil)
+	return do(ctx, s.Client, "delete snapshot "+name, esapi.SnapshotDeleteRequest{Repository: search.EscapePathSegment(repo), Snapshot: []string{search.EscapePathSegment(name)}}, nil)
 }
