@@ -66,3 +66,31 @@ func Example() {
 	}
 	fmt.Println(st.Restored, "restored,", st.Expired, "already expired")
 }
+
+// Back up two key families only, then restore one of them, renamed, into a
+// scratch key space beside the live one.
+func ExampleSource_prefixes() {
+	ctx := context.Background()
+	cfg, err := cache.FromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := cache.Connect(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	m, err := backup.NewLocal("/var/backups/lucid", backup.Config{Passphrase: "correct horse battery staple"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	src := &redispart.Source{Client: c.Redis(), Prefixes: []string{"lucid:auth:session:", "lucid:auth:user:"}}
+	man, err := m.Backup(ctx, []backup.Part{{Name: "redis", Source: src}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := redispart.Restorer{Client: c.Redis(), Include: []string{"lucid:auth:user:"}, Prefix: "lucid:", Rename: "scratch:"}
+	if _, err := m.Restore(ctx, man.ID, "redis", r); err != nil {
+		log.Fatal(err)
+	}
+}

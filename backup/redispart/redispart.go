@@ -12,6 +12,11 @@
 //	age -d -i key.txt redis.rdb.zst.age | zstd -d > dump.rdb
 //	redis-server --dir . --dbfilename dump.rdb
 //
+// Source.Prefixes backs up only some key families, filtered by the servers
+// (SCAN MATCH with the prefix's glob characters escaped); Restorer.Include
+// restores only some of a file's keys, and Prefix with Rename moves them
+// into another key space.
+//
 // The Restorer reads any RDB file — this package's parts, `redis-cli --rdb`,
 // a server's BGSAVE dump.rdb, or Lucid's Python service's gzipped
 // dump.rdb.gz (gzip is detected by its magic) — and splits it into keys
@@ -33,9 +38,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,8 +63,9 @@ const Format = "rdb"
 
 // Meta keys the Source records.
 const (
-	MetaMasters = "masters" // how many masters were scanned
-	MetaMatch   = "match"   // the SCAN MATCH pattern, when not every key
+	MetaMasters  = "masters"  // how many masters were scanned
+	MetaMatch    = "match"    // the SCAN MATCH pattern, when not every key
+	MetaPrefixes = "prefixes" // the key prefixes selected, as a JSON array, when not every key
 )
 
 // DefaultBatch is the SCAN COUNT and the number of keys per pipeline when
@@ -83,6 +91,14 @@ type Source struct {
 	Client redis.UniversalClient
 	// Match is the SCAN MATCH pattern (default: every key).
 	Match string
+	// Prefixes, when not empty, backs up only the keys that start with one
+	// of them ("lucid:session:", "lucid:user:"), byte for byte: each is
+	// scanned with a MATCH of the prefix, its glob characters escaped, so
+	// the servers do the filtering; a prefix that another one covers is
+	// scanned once, with it. Each prefix costs one SCAN of every master's
+	// whole keyspace (SCAN visits every key whatever its MATCH). Set Match
+	// or Prefixes, not both.
+	Prefixes []string
 	// Batch is the SCAN COUNT and the keys per DUMP/PTTL pipeline
 	// (default DefaultBatch).
 	Batch int
@@ -126,16 +142,22 @@ func (s *Source) Describe() backup.SourceInfo {
 		if s.Match != "" {
 			s.info.Meta[MetaMatch] = s.Match
 		}
+		if len(s.Prefixes) > 0 {
+			b, _ := json.Marshal(normPrefixes(s.Prefixes))
+			s.info.Meta[MetaPrefixes] = string(b)
+		}
 		if info, err := nodes[0].Info(ctx, "server").Result(); err == nil {
 			s.info.SourceVersion = infoField(info, "redis_version")
 		}
 		v := 0
 		for _, n := range nodes {
-			nv, err := s.probeVersion(ctx, n)
-			if err != nil {
-				return
+			for _, match := range s.patterns() {
+				nv, err := s.probeVersion(ctx, n, match)
+				if err != nil {
+					return
+				}
+				v = max(v, nv)
 			}
-			v = max(v, nv)
 		}
 		if v == 0 {
 			v = emptyVersion
@@ -155,11 +177,11 @@ func infoField(info, name string) string {
 }
 
 // probeVersion returns the RDB version of a master's DUMP payloads (0 when
-// it holds no key): DUMP of the first key SCAN finds.
-func (s *Source) probeVersion(ctx context.Context, n redis.Cmdable) (int, error) {
+// it holds no key matching match): DUMP of the first key SCAN finds.
+func (s *Source) probeVersion(ctx context.Context, n redis.Cmdable, match string) (int, error) {
 	var cursor uint64
 	for {
-		keys, next, err := n.Scan(ctx, cursor, s.Match, int64(s.batch())).Result()
+		keys, next, err := n.Scan(ctx, cursor, match, int64(s.batch())).Result()
 		if err != nil {
 			return 0, err
 		}
@@ -181,6 +203,53 @@ func (s *Source) probeVersion(ctx context.Context, n redis.Cmdable) (int, error)
 			return 0, nil
 		}
 	}
+}
+
+// patterns returns the SCAN MATCH patterns that select the Source's keys:
+// Match alone, or one per prefix (normPrefixes: no key matches two).
+func (s *Source) patterns() []string {
+	if len(s.Prefixes) == 0 {
+		return []string{s.Match}
+	}
+	ps := normPrefixes(s.Prefixes)
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = escapeGlob(p) + "*"
+	}
+	return out
+}
+
+// normPrefixes sorts ps and drops repeats and every prefix that another one
+// covers ("lucid:" covers "lucid:session:"), so no key has two of them.
+func normPrefixes(ps []string) []string {
+	s := slices.Clone(ps)
+	slices.Sort(s)
+	out := s[:0]
+	for _, p := range s {
+		// Sorted, a prefix comes right before the strings it covers.
+		if len(out) > 0 && strings.HasPrefix(p, out[len(out)-1]) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// escapeGlob escapes the characters Redis's glob matching gives a meaning
+// (* ? [ ] \), so the pattern matches s literally.
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func (s *Source) batch() int {
@@ -234,6 +303,9 @@ func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) 
 		s.info = backup.SourceInfo{}
 		s.mu.Unlock()
 	}()
+	if s.Match != "" && len(s.Prefixes) > 0 {
+		return backup.Stats{}, &backup.Error{Op: "redis part", Kind: backup.ErrInvalid, Msg: "both Match and Prefixes set"}
+	}
 	nodes, err := s.masters(ctx)
 	if err != nil {
 		return backup.Stats{}, err
@@ -245,8 +317,10 @@ func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) 
 	rw.header(info.FormatVersion, map[string]string{"redis-ver": info.SourceVersion, "lucid-data": "redispart"})
 	st := backup.Stats{Counts: map[string]int64{}}
 	for _, n := range nodes {
-		if err := s.streamNode(ctx, n, info.FormatVersion, rw, &st); err != nil {
-			return backup.Stats{}, err
+		for _, match := range s.patterns() {
+			if err := s.streamNode(ctx, n, match, info.FormatVersion, rw, &st); err != nil {
+				return backup.Stats{}, err
+			}
 		}
 	}
 	if err := rw.finish(); err != nil {
@@ -258,8 +332,8 @@ func (s *Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) 
 // streamNode writes one master's keys. Each pipeline carries the DUMP and
 // PTTL of one batch and the SCAN of the next, so a batch costs one round
 // trip.
-func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, version int, rw *rdbWriter, st *backup.Stats) error {
-	keys, cursor, err := n.Scan(ctx, 0, s.Match, int64(s.batch())).Result()
+func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, match string, version int, rw *rdbWriter, st *backup.Stats) error {
+	keys, cursor, err := n.Scan(ctx, 0, match, int64(s.batch())).Result()
 	if err != nil {
 		return err
 	}
@@ -269,7 +343,7 @@ func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, version int, r
 			batch := keys[:min(len(keys), s.batch())]
 			keys = keys[len(batch):]
 			last := len(keys) == 0
-			if scan, err = s.dumpBatch(ctx, n, batch, last && cursor != 0, cursor, version, rw, st); err != nil {
+			if scan, err = s.dumpBatch(ctx, n, batch, match, last && cursor != 0, cursor, version, rw, st); err != nil {
 				return err
 			}
 			if last {
@@ -287,7 +361,7 @@ func (s *Source) streamNode(ctx context.Context, n redis.Cmdable, version int, r
 
 // dumpBatch reads keys with DUMP and PTTL in one pipeline, with the SCAN
 // from cursor when scan is set, and writes them.
-func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, scan bool, cursor uint64,
+func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, match string, scan bool, cursor uint64,
 	version int, rw *rdbWriter, st *backup.Stats) (*redis.ScanCmd, error) {
 	dumps := make([]*redis.StringCmd, len(keys))
 	ttls := make([]*redis.DurationCmd, len(keys))
@@ -295,7 +369,7 @@ func (s *Source) dumpBatch(ctx context.Context, n redis.Cmdable, keys []string, 
 	now := s.now()
 	_, err := n.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if scan {
-			next = p.Scan(ctx, cursor, s.Match, int64(s.batch()))
+			next = p.Scan(ctx, cursor, match, int64(s.batch()))
 		}
 		for i, k := range keys {
 			dumps[i] = p.Dump(ctx, k)
@@ -441,6 +515,13 @@ type Restorer struct {
 	// Rename, when set, replaces Prefix at the start of each restored key
 	// ("lucid:" with Prefix "lucid:" and Rename "scratch:").
 	Rename string
+	// Include, when not empty, restores only the keys that start with one
+	// of these prefixes (and with Prefix, when that is set too): a few key
+	// families out of a whole keyspace ("lucid:session:", "lucid:user:"),
+	// matched byte for byte on the names in the file, before Rename. The
+	// others are read, so the file is still checked whole, and counted in
+	// RestoreStats.Filtered.
+	Include []string
 	// Batch is the keys per RESTORE pipeline (default DefaultBatch; a
 	// pipeline is also sent once it holds 8 MiB).
 	Batch int
@@ -449,13 +530,26 @@ type Restorer struct {
 	Now func() time.Time
 }
 
+// included reports whether Include selects key.
+func (r Restorer) included(key string) bool {
+	if len(r.Include) == 0 {
+		return true
+	}
+	for _, p := range r.Include {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // RestoreStats is what RestoreRDB read and wrote.
 type RestoreStats struct {
 	// File counts the keys of the file as Count does (every key, by
 	// type, and "expires"), what a part's manifest records.
 	File backup.Stats
 	// Restored is the keys written, Expired those skipped because their
-	// expiry had passed, Filtered those Prefix left out.
+	// expiry had passed, Filtered those Prefix or Include left out.
 	Restored, Expired, Filtered int64
 }
 
@@ -538,7 +632,7 @@ func (r Restorer) RestoreRDB(ctx context.Context, in io.Reader) (RestoreStats, e
 			st.Counts["expires"]++
 		}
 		name := string(k.Key)
-		if !strings.HasPrefix(name, r.Prefix) {
+		if !strings.HasPrefix(name, r.Prefix) || !r.included(name) {
 			rs.Filtered++
 			continue
 		}
