@@ -89,7 +89,22 @@ type Config struct {
 	DialerRetryTimeout time.Duration
 	// PoolSize is the connection pool size per node (default: 10 per CPU).
 	PoolSize int
-	// Logger receives connection events; nil discards them.
+	// Logger receives connection events and go-redis's own log lines; nil
+	// discards them. Nothing is written to stderr.
+	//
+	// go-redis v9 has no per-client logger, only a package-level one that
+	// writes to stderr, so the first Connect or NewClient of the process
+	// installs (once, with redis.SetLogger) a router as go-redis's logger. A
+	// line about a failed dial of a client made by Connect goes to that
+	// client's Logger (its dial hook tags the dial error the line quotes).
+	// Any other line (Sentinel and Cluster state, go-redis's warnings) does
+	// not say which client it came from: it goes to the Logger of every
+	// Client alive at the time, once per distinct Logger, with attribute
+	// redis_client=unattributed, and nowhere when there is none. Lines carry
+	// source=go-redis, at ERROR (a recovered panic), WARN (a failure) or
+	// INFO; passwords of live clients and URL credentials are replaced by
+	// REDACTED. To send go-redis's lines elsewhere, call redis.SetLogger
+	// after the first Connect: the router is installed only once.
 	Logger *slog.Logger
 }
 
@@ -115,6 +130,7 @@ type Client struct {
 	err    error
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: ends subscriptions
+	route  *logRoute     // where go-redis's lines for this client go
 }
 
 // knobs points at the fields of one go-redis options struct that Config
@@ -262,11 +278,14 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		rdb = redis.NewFailoverClient(failoverOptions(o, cfg.MasterName, cfg.SentinelPassword, sentinels))
 	}
+	route := &logRoute{log: logger(cfg.Logger), secrets: []string{*k.password, cfg.SentinelPassword}}
+	hookDials(rdb, route)
+	c := newClient(rdb, route)
 	if err := rdb.Ping(ctx).Err(); err != nil {
+		c.closeRoute()
 		_ = rdb.Close()
 		return nil, wrapErr(ctx, "connect", err)
 	}
-	c := NewClient(rdb, cfg.Logger)
 	c.owned, c.bound = true, k.bound()
 	return c, nil
 }
@@ -293,14 +312,25 @@ func (c *Client) MaxCommandDuration() time.Duration { return c.bound }
 
 // NewClient wraps an existing go-redis client (a *redis.Client,
 // *redis.ClusterClient, a Sentinel failover client or a Ring). Close does
-// not close rdb: its owner does. log may be nil.
+// not close rdb: its owner does. log may be nil; it receives the go-redis
+// lines Config.Logger describes as unattributed (NewClient adds no hook to
+// a client it does not own, so none of rdb's lines is attributed to it).
 //
 // go-redis honours a ctx deadline on a slow server only with
 // ContextTimeoutEnabled set in its options (Connect sets it); without it a
 // call waits up to the client's ReadTimeout whatever the ctx says.
 func NewClient(rdb redis.UniversalClient, log *slog.Logger) *Client {
-	return &Client{rdb: rdb, log: logger(log), done: make(chan struct{})}
+	return newClient(rdb, &logRoute{log: logger(log)})
 }
+
+func newClient(rdb redis.UniversalClient, r *logRoute) *Client {
+	c := &Client{rdb: rdb, log: r.log, done: make(chan struct{})}
+	redisLogs.register(c, r)
+	return c
+}
+
+// closeRoute stops unattributed go-redis lines going to c's Logger.
+func (c *Client) closeRoute() { redisLogs.unregister(c.route) }
 
 // Redis returns the underlying go-redis client: the escape hatch for
 // anything this package does not cover.
@@ -320,6 +350,7 @@ func (c *Client) Close() error {
 		if c.owned {
 			c.err = c.rdb.Close()
 		}
+		c.closeRoute()
 	})
 	return c.err
 }

@@ -16,3 +16,6 @@ func TestenvSessionIndexKey(userID string) string {
 
 // TestenvReportOf is reportOf, for tests of a partly unreachable Cluster.
 var TestenvReportOf = reportOf
+
+// TestenvRedisLog logs a line through the router go-redis logs through.
+var TestenvRedisLog = redisLogs.Printf

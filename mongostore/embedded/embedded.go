@@ -28,7 +28,13 @@ type Config struct {
 	// Reusing an earlier server's Addr and Dir restarts "the same" server,
 	// which is what fault tests need.
 	Addr string
-	// Logger receives FerretDB's logs. Nil discards them.
+	// Logger receives FerretDB's logs. Nil discards them; nothing is
+	// written to stderr. FerretDB's per-connection wire logging, which
+	// reports every error reply (a feature probe of mongostore, the
+	// driver's endSessions) at WARN, comes at DEBUG, without the message
+	// dumps: they hold document bodies. SQL statements come without their
+	// arguments, for the same reason. Listener, connection and backend
+	// records keep FerretDB's level.
 	Logger *slog.Logger
 	// FullSync makes every write wait for its fsync (SQLite
 	// synchronous=FULL). By default SQLite runs in WAL mode with
@@ -66,9 +72,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Logger != nil {
+		logger = slog.New(&ferretHandler{next: cfg.Logger.Handler()})
 	}
 	addr := cfg.Addr
 	if addr == "" {
