@@ -1,0 +1,15 @@
+//go:build !lucidfuzz
+
+package schedule_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/HamiGames/lucid-data/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(testenv.M(m))
+}
