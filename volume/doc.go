@@ -51,8 +51,9 @@
 // (MonitorOptions.WalkInterval, 15 minutes by default), and each
 // measurement says where its figure came from and when. The monitor emits
 // an Event each time a volume's usage crosses the warning threshold or the
-// quota, or its filesystem fills up, and again when it drops back; it is
-// also a prometheus.Collector of the last measurements.
+// quota, or its filesystem fills up, and again when it drops back; it
+// keeps the last measurement of each volume (Monitor.Last), which package
+// volumeprom exports as Prometheus metrics.
 //
 // # Archive, restore, migrate, integrity
 //

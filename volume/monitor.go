@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Scope says what an Event is about.
@@ -80,9 +80,9 @@ type MonitorOptions struct {
 	Buffer int
 }
 
-// Monitor watches volumes and reports level changes as events, and exports
-// the last measurements as Prometheus metrics (it implements
-// prometheus.Collector; collecting never walks a volume).
+// Monitor watches volumes and reports level changes as events, and keeps
+// the last measurement of each (Last), which package volumeprom exports as
+// Prometheus metrics (so this package links no Prometheus client).
 //
 // It is statfs-based: each tick (Poll) reads the filesystem's fullness and
 // inodes and, where the filesystem keeps project quota accounting for the
@@ -114,7 +114,6 @@ type sample struct {
 	t time.Time
 }
 
-var _ prometheus.Collector = (*Monitor)(nil)
 var _ io.Closer = (*Monitor)(nil)
 
 // NewMonitor returns a Monitor of the manager's volumes. It starts nothing:
@@ -382,59 +381,29 @@ func (mon *Monitor) deliver(ctx context.Context, e Event) bool {
 	}
 }
 
-// Metric descriptors. Labels: volume name and type.
-var (
-	volLabels    = []string{"volume", "type"}
-	descUsed     = prometheus.NewDesc("lucid_volume_used_bytes", "Apparent size of the volume's contents (du -sb).", volLabels, nil)
-	descAlloc    = prometheus.NewDesc("lucid_volume_allocated_bytes", "Disk space allocated to the volume's contents.", volLabels, nil)
-	descFiles    = prometheus.NewDesc("lucid_volume_files", "Regular files in the volume.", volLabels, nil)
-	descQuota    = prometheus.NewDesc("lucid_volume_quota_bytes", "Soft quota of the volume.", volLabels, nil)
-	descRatio    = prometheus.NewDesc("lucid_volume_usage_ratio", "Used bytes divided by the quota.", volLabels, nil)
-	descFSSize   = prometheus.NewDesc("lucid_volume_fs_size_bytes", "Size of the filesystem holding the volume.", volLabels, nil)
-	descFSFree   = prometheus.NewDesc("lucid_volume_fs_free_bytes", "Free bytes on the filesystem, root's reserve included.", volLabels, nil)
-	descFSAvail  = prometheus.NewDesc("lucid_volume_fs_available_bytes", "Bytes available to unprivileged users on the filesystem.", volLabels, nil)
-	descFSInodes = prometheus.NewDesc("lucid_volume_fs_inodes_free", "Free inodes on the filesystem.", volLabels, nil)
-	descLevel    = prometheus.NewDesc("lucid_volume_level", "0 ok, 1 warning, 2 critical.", append(volLabels, "scope"), nil)
-	descChecked  = prometheus.NewDesc("lucid_volume_last_check_timestamp_seconds", "Unix time of the last tick.", volLabels, nil)
-	descMeasured = prometheus.NewDesc("lucid_volume_usage_measured_timestamp_seconds", "Unix time the used bytes were measured (the last walk, or the tick with quota accounting); absent before the first.", append(volLabels, "source"), nil)
-)
-
-// Describe implements prometheus.Collector.
-func (mon *Monitor) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUsed, descAlloc, descFiles, descQuota, descRatio, descFSSize, descFSFree, descFSAvail, descFSInodes, descLevel, descChecked, descMeasured} {
-		ch <- d
-	}
+// Measurement is a Monitor's last measurement of one volume.
+type Measurement struct {
+	Volume Volume
+	Usage  Usage // Usage.Measured and Usage.Source say where the bytes came from
+	// Quota and Disk are the volume's levels against its quota and its
+	// filesystem's fullness after that measurement.
+	Quota, Disk Level
+	// Checked is when the tick or walk that produced it ran.
+	Checked time.Time
 }
 
-// Collect implements prometheus.Collector with the last measurements.
-func (mon *Monitor) Collect(ch chan<- prometheus.Metric) {
+// Last returns the last measurement of every volume the monitor has
+// measured (by Poll, Walk or Start's rounds), sorted by volume name, and
+// none before the first round. It never measures: exporters read it as
+// often as they like.
+func (mon *Monitor) Last() []Measurement {
 	mon.mu.Lock()
-	samples := make([]sample, 0, len(mon.last))
-	levels := make([][2]Level, 0, len(mon.last))
+	out := make([]Measurement, 0, len(mon.last))
 	for name, s := range mon.last {
-		samples = append(samples, s)
-		levels = append(levels, mon.state[name])
+		lv := mon.state[name]
+		out = append(out, Measurement{Volume: s.v, Usage: s.u, Quota: lv[ScopeQuota], Disk: lv[ScopeDisk], Checked: s.t})
 	}
 	mon.mu.Unlock()
-	g := func(d *prometheus.Desc, v float64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
-	}
-	for i, s := range samples {
-		n, t := s.v.Name, string(s.v.Type)
-		g(descUsed, float64(s.u.Bytes), n, t)
-		g(descAlloc, float64(s.u.AllocatedBytes), n, t)
-		g(descFiles, float64(s.u.Files), n, t)
-		g(descQuota, float64(s.v.Quota), n, t)
-		g(descRatio, s.u.Percent/100, n, t)
-		g(descFSSize, float64(s.u.FS.Total), n, t)
-		g(descFSFree, float64(s.u.FS.Free), n, t)
-		g(descFSAvail, float64(s.u.FS.Available), n, t)
-		g(descFSInodes, float64(s.u.FS.InodesFree), n, t)
-		g(descLevel, float64(levels[i][ScopeQuota]), n, t, "quota")
-		g(descLevel, float64(levels[i][ScopeDisk]), n, t, "disk")
-		g(descChecked, float64(s.t.UnixNano())/1e9, n, t)
-		if !s.u.Measured.IsZero() {
-			g(descMeasured, float64(s.u.Measured.UnixNano())/1e9, n, t, s.u.Source)
-		}
-	}
+	slices.SortFunc(out, func(a, b Measurement) int { return strings.Compare(a.Volume.Name, b.Volume.Name) })
+	return out
 }

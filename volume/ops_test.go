@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/HamiGames/lucid-data/lucidkeys"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestSnapshotRestore(t *testing.T) {
@@ -329,23 +328,11 @@ func TestMonitorEvents(t *testing.T) {
 		t.Fatalf("callback got %d events", n)
 	}
 
-	// Prometheus metrics from the last check.
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(mon); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := map[string]float64{}
-	for _, mf := range mfs {
-		for _, mt := range mf.GetMetric() {
-			vals[mf.GetName()] = mt.GetGauge().GetValue()
-		}
-	}
-	if vals["lucid_volume_quota_bytes"] != 100<<10 || vals["lucid_volume_used_bytes"] < 1<<10 || vals["lucid_volume_fs_available_bytes"] <= 0 {
-		t.Fatalf("metrics %v", vals)
+	// The last measurement, as exporters (volumeprom) read it.
+	last := mon.Last()
+	if len(last) != 1 || last[0].Volume.Name != "redis" || last[0].Volume.Quota != 100<<10 || last[0].Usage.Bytes < 1<<10 ||
+		last[0].Usage.FS.Available == 0 || last[0].Quota != LevelOK || last[0].Checked.IsZero() {
+		t.Fatalf("Last %+v", last)
 	}
 }
 
