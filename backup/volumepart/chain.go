@@ -32,8 +32,9 @@ func readMember(tr *tar.Reader, name string) ([]byte, error) {
 	if h.Size > maxHeadMember {
 		return nil, fmt.Errorf("volumepart: %s of %d bytes", name, h.Size)
 	}
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(tr, b); err != nil {
+	// Read as it comes: memory follows the data, not what a header claims.
+	b, err := io.ReadAll(tr)
+	if err != nil {
 		return nil, fmt.Errorf("volumepart: reading %s: %w", name, err)
 	}
 	return b, nil

@@ -15,6 +15,8 @@ import (
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/errkind"
+	"github.com/HamiGames/lucid-data/lucidkeys"
+	"github.com/HamiGames/lucid-data/volume"
 )
 
 // newChainManager is newManager with a ChainChecker, so Verify checks
@@ -296,5 +298,41 @@ func TestIncrementalChainDamage(t *testing.T) {
 				t.Fatalf("the first part: %v", err)
 			}
 		})
+	}
+}
+
+// A chain restores into a managed volume: the first part swapped in by
+// RestoreFrom, the others applied in place; the volume's metadata stays.
+func TestIncrementalChainManagedVolume(t *testing.T) {
+	ctx := context.Background()
+	vols, err := volume.New(volume.Config{Root: t.TempDir()})
+	must(t, err)
+	v, err := vols.Create(ctx, "chunks", lucidkeys.VolumeChunks, 0)
+	must(t, err)
+	makeTree(t, v.Path, 64<<10)
+	m, _ := newChainManager(t, t.TempDir())
+	var last *backup.Manifest
+	for i := 0; i < 3; i++ {
+		if i > 0 {
+			chainSteps[i](t, v.Path)
+		}
+		part, err := volumepart.Next(ctx, m, "chunks", v.Path, 0)
+		must(t, err)
+		last, err = m.Backup(ctx, []backup.Part{part}, nil)
+		must(t, err)
+	}
+	want := withoutMeta(treeManifest(t, v.Path))
+	w, err := vols.Create(ctx, "scratch", lucidkeys.VolumeChunks, 0)
+	must(t, err)
+	if _, err := volumepart.RestoreChain(ctx, m, last.ID, "chunks", volumepart.VolumeRestorer{Volumes: vols, Name: "scratch"}); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, want, withoutMeta(treeManifest(t, w.Path)))
+	if _, err := vols.Get(ctx, "scratch"); err != nil {
+		t.Fatalf("volume after restore: %v", err)
+	}
+	// One incremental part alone is refused.
+	if _, err := m.Restore(ctx, last.ID, "chunks", volumepart.VolumeRestorer{Volumes: vols, Name: "scratch", Overwrite: true}); !errors.Is(err, backup.ErrInvalid) {
+		t.Fatalf("restore of one incremental part: %v", err)
 	}
 }

@@ -1,0 +1,246 @@
+package volumepart_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/volumepart"
+)
+
+// The benchmarks compare the volume part with the command-line tools it
+// promises interop with (tar, zstd, age: CLIs, so they never enter
+// go.mod), and incremental parts with self-contained ones, on the same
+// tree. Each iteration runs both sides in alternating order, so load on
+// the shared machine falls on both. The load average is logged with each
+// run.
+
+// mixedData writes n bytes of what a Lucid host holds: JSON-ish log lines
+// (compressible) interleaved with random blocks (encrypted chunks, images).
+func mixedData(w io.Writer, n int64, seed uint64) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	r := rand.New(rand.NewPCG(seed, 7))
+	words := []string{"session", "user", "chunk", "block", "anchor", "tron", "policy", "rdp", "node", "peer"}
+	rnd := make([]byte, 64<<10)
+	var written int64
+	for written < n {
+		if r.IntN(8) == 0 {
+			for i := range rnd {
+				rnd[i] = byte(r.Uint32())
+			}
+			k := min(int64(len(rnd)), n-written)
+			bw.Write(rnd[:k])
+			written += k
+			continue
+		}
+		for i := 0; i < 400 && written < n; i++ {
+			line := fmt.Sprintf(`{"ts":%d,"level":"info","%s_id":"%016x","event":"%s.%s","bytes":%d}`+"\n",
+				1767225600000+int64(r.IntN(1<<30)), words[r.IntN(10)], r.Uint64(), words[r.IntN(10)], words[r.IntN(10)], r.IntN(1<<20))
+			k := min(int64(len(line)), n-written)
+			bw.WriteString(line[:k])
+			written += k
+		}
+	}
+	return bw.Flush()
+}
+
+// mixedTree writes files of mixed sizes (0 to 128 KiB, one in 50 of 1 to
+// 4 MiB) and content under dir, in 40 directories, until total bytes; it
+// returns the files' paths.
+func mixedTree(b *testing.B, dir string, total int64) []string {
+	r := rand.New(rand.NewPCG(3, 4))
+	var files []string
+	var sum int64
+	for i := 0; sum < total; i++ {
+		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%40))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		n := int64(r.IntN(128 << 10))
+		if i%50 == 0 {
+			n = 1 << 20 * int64(1+r.IntN(4))
+		}
+		p := filepath.Join(sub, fmt.Sprintf("f%05d", i))
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := mixedData(f, n, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		files = append(files, p)
+		sum += n
+	}
+	syscall.Sync()
+	return files
+}
+
+func logLoad(b *testing.B) {
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.Logf("load average %s", strings.TrimSpace(string(la)))
+	}
+}
+
+// BenchmarkVolumePartVsCLI: a tree of about 2,000 files (128 MiB, sizes
+// from 0 to 4 MiB, mixed content) as a self-contained volume part with
+// zstd 1 + age vs `tar -c | zstd -1 -T0 | age -r` to a file, then `sync`.
+// Metrics: sdk-MB/s, cli-MB/s and speedup-x (CLI time over SDK time: > 1
+// means the SDK is faster).
+func BenchmarkVolumePartVsCLI(b *testing.B) {
+	for _, t := range []string{"tar", "zstd", "age"} {
+		if _, err := exec.LookPath(t); err != nil {
+			b.Skipf("%s not installed", t)
+		}
+	}
+	dir := b.TempDir()
+	tree := filepath.Join(dir, "tree")
+	mixedTree(b, tree, 128<<20)
+	var total int64
+	filepath.Walk(tree, func(_ string, fi os.FileInfo, _ error) error {
+		if fi.Mode().IsRegular() {
+			total += fi.Size()
+		}
+		return nil
+	})
+	id, _ := age.GenerateX25519Identity()
+	m, err := backup.NewLocal(filepath.Join(dir, "sdk"), backup.Config{Level: 1, Recipients: []age.Recipient{id.Recipient()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	out := filepath.Join(dir, "cli.tar.zst.age")
+	var sdkT, cliT time.Duration
+	sdk := func() {
+		t0 := time.Now()
+		man, err := m.Backup(ctx, []backup.Part{volumepart.Part("tree", tree)}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sdkT += time.Since(t0)
+		if err := m.Delete(ctx, man.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cli := func() {
+		os.Remove(out)
+		t0 := time.Now()
+		cmd := fmt.Sprintf("tar -C %s -cf - . | zstd -q -1 -T0 | age -r %s -o %s && sync %s", tree, id.Recipient(), out, out)
+		if o, err := exec.Command("bash", "-o", "pipefail", "-c", cmd).CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v: %s", cmd, err, o)
+		}
+		cliT += time.Since(t0)
+	}
+	b.SetBytes(2 * total)
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			sdk()
+			cli()
+		} else {
+			cli()
+			sdk()
+		}
+		i++
+	}
+	mb := float64(total) * float64(i) / 1e6
+	b.ReportMetric(mb/sdkT.Seconds(), "sdk-MB/s")
+	b.ReportMetric(mb/cliT.Seconds(), "cli-MB/s")
+	b.ReportMetric(cliT.Seconds()/sdkT.Seconds(), "speedup-x")
+	logLoad(b)
+}
+
+// BenchmarkIncremental: a 256 MiB tree of about 4,000 files of mixed sizes;
+// each iteration rewrites the same 1 % of its files (drawn at random,
+// new content of the same size) and takes, in alternating order, a
+// self-contained part and a part incremental on a self-contained backup
+// taken before any change. Metrics: full-s and incr-s (seconds per
+// backup), full-MB and incr-MB (stored bytes), time-% and bytes-% (the
+// incremental's over the full one's).
+func BenchmarkIncremental(b *testing.B) {
+	dir := b.TempDir()
+	tree := filepath.Join(dir, "tree")
+	files := mixedTree(b, tree, 256<<20)
+	id, _ := age.GenerateX25519Identity()
+	m, err := backup.NewLocal(filepath.Join(dir, "sdk"), backup.Config{Level: 1, Recipients: []age.Recipient{id.Recipient()},
+		Identities: []age.Identity{id}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	time.Sleep(2100 * time.Millisecond) // past the racy window of the base's scan
+	base, err := m.Backup(ctx, []backup.Part{volumepart.Part("tree", tree)}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// 1 % of the files, drawn at random (with a fixed seed): their sizes
+	// mix as the tree's do.
+	var changed []string
+	for _, k := range rand.New(rand.NewPCG(5, 6)).Perm(len(files))[:len(files)/100] {
+		changed = append(changed, files[k])
+	}
+	b.Logf("%d files, %d changed per iteration, base stores %d bytes", len(files), len(changed), base.Parts[0].Stored.Size)
+	var fullT, incT time.Duration
+	var fullB, incB int64
+	run := func(p backup.Part, t *time.Duration, n *int64) {
+		t0 := time.Now()
+		man, err := m.Backup(ctx, []backup.Part{p}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		*t += time.Since(t0)
+		*n += man.Parts[0].Stored.Size
+		if err := m.Delete(ctx, man.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		for k, p := range changed {
+			fi, err := os.Stat(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f, err := os.Create(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := mixedData(f, fi.Size(), uint64(1000000*(i+1)+k)); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+		syscall.Sync()
+		b.StartTimer()
+		full, inc := volumepart.Part("tree", tree), volumepart.Incremental(m, "tree", tree, base.ID)
+		if i%2 == 0 {
+			run(full, &fullT, &fullB)
+			run(inc, &incT, &incB)
+		} else {
+			run(inc, &incT, &incB)
+			run(full, &fullT, &fullB)
+		}
+		i++
+	}
+	n := float64(i)
+	b.ReportMetric(fullT.Seconds()/n, "full-s")
+	b.ReportMetric(incT.Seconds()/n, "incr-s")
+	b.ReportMetric(float64(fullB)/n/1e6, "full-MB")
+	b.ReportMetric(float64(incB)/n/1e6, "incr-MB")
+	b.ReportMetric(100*incT.Seconds()/fullT.Seconds(), "time-%")
+	b.ReportMetric(100*float64(incB)/float64(fullB), "bytes-%")
+	logLoad(b)
+}
