@@ -49,6 +49,7 @@ const (
 	EnvRedisMatch  = "LUCID_BACKUP_REDIS_MATCH"      // SCAN MATCH pattern
 	EnvIndices     = "LUCID_BACKUP_SEARCH_INDICES"   // names or patterns, comma-separated
 	EnvVolumes     = "LUCID_BACKUP_VOLUMES"          // volume names, comma-separated (default every volume)
+	EnvVolumeChain = "LUCID_BACKUP_VOLUME_CHAIN"     // incremental volume parts, chains of at most N parts (default 0: self-contained)
 
 	EnvS3Bucket    = "LUCID_S3_BUCKET"
 	EnvS3Endpoint  = "LUCID_S3_ENDPOINT" // S3-compatible endpoint; buckets then addressed path-style
@@ -103,6 +104,7 @@ type Config struct {
 	RedisMatch      string
 	SearchIndices   []string
 	Volumes         []string
+	VolumeChain     int // Sources.VolumeChain
 }
 
 // allKinds are the kinds of LUCID_BACKUP_PARTS.
@@ -147,6 +149,9 @@ func fromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	if c.Parallel, err = envInt(get, EnvParallel, c.Parallel, 1, 64); err != nil {
+		return Config{}, err
+	}
+	if c.VolumeChain, err = envInt(get, EnvVolumeChain, 0, 0, 1000); err != nil {
 		return Config{}, err
 	}
 
@@ -334,7 +339,7 @@ func (c Config) Has(k string) bool { return slices.Contains(c.Parts, k) }
 
 // Select returns src narrowed to c: the clients of kinds c.Parts leaves out
 // are dropped, and the selections c names (MongoNamespaces, RedisMatch,
-// SearchIndices, Volumes) replace src's where set.
+// SearchIndices, Volumes, VolumeChain) replace src's where set.
 func (c Config) Select(src Sources) Sources {
 	if !c.Has(PartMongo) {
 		src.Mongo = nil
@@ -359,6 +364,9 @@ func (c Config) Select(src Sources) Sources {
 	}
 	if len(c.Volumes) > 0 {
 		src.VolumeNames = c.Volumes
+	}
+	if c.VolumeChain > 0 {
+		src.VolumeChain = c.VolumeChain
 	}
 	return src
 }

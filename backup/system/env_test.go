@@ -115,6 +115,12 @@ func TestFromEnv(t *testing.T) {
 					t.Fatalf("select %+v", src)
 				}
 			}},
+		{name: "incremental volumes", env: map[string]string{EnvPassphrase: "pw", EnvVolumeChain: "7"},
+			check: func(t *testing.T, c Config) {
+				if c.VolumeChain != 7 || c.Select(Sources{}).VolumeChain != 7 {
+					t.Fatalf("%+v", c)
+				}
+			}},
 		{name: "retention rules", env: map[string]string{EnvPassphrase: "pw", EnvRetentionDays: "7", EnvKeepLast: "3", EnvKeepDaily: "7", EnvKeepWeekly: "4", EnvKeepMonthly: "12"},
 			check: func(t *testing.T, c Config) {
 				if c.RetentionDays != 7 || c.KeepLast != 3 || c.KeepDaily != 7 || c.KeepWeekly != 4 || c.KeepMonthly != 12 {
@@ -153,6 +159,7 @@ func TestFromEnv(t *testing.T) {
 		{name: "zstd level", env: map[string]string{EnvPassphrase: "pw", EnvLevel: "23"}, wantVar: EnvLevel},
 		{name: "gzip level", env: map[string]string{EnvPassphrase: "pw", EnvCompression: "gzip", EnvLevel: "10"}, wantVar: EnvLevel},
 		{name: "level without compression", env: map[string]string{EnvPassphrase: "pw", EnvCompression: "none", EnvLevel: "3"}, wantVar: EnvLevel},
+		{name: "volume chain", env: map[string]string{EnvPassphrase: "pw", EnvVolumeChain: "-1"}, wantVar: EnvVolumeChain},
 		{name: "parallel", env: map[string]string{EnvPassphrase: "pw", EnvParallel: "0"}, wantVar: EnvParallel},
 		{name: "jitter", env: map[string]string{EnvPassphrase: "pw", EnvJitter: "5 minutes"}, wantVar: EnvJitter},
 		{name: "parts", env: map[string]string{EnvPassphrase: "pw", EnvParts: "mongodb,postgres"}, wantVar: EnvParts},

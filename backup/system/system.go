@@ -99,6 +99,14 @@ type Sources struct {
 	// up, by default every volume it lists. Each is one part.
 	Volumes     volume.Manager
 	VolumeNames []string
+	// VolumeChain, when positive, makes volume parts incremental
+	// (volumepart.Next): each stores only what changed since the newest
+	// backup holding that volume, and a self-contained part is taken again
+	// once a chain holds VolumeChain parts, which bounds what a restore
+	// reads. 0: every volume part is self-contained. It needs the
+	// Backupper to be a *backup.Manager (chains are read through it), whose
+	// identities decrypt the bases' indexes.
+	VolumeChain int
 }
 
 // System takes and restores system backup sets through a backup.Backupper
@@ -168,8 +176,17 @@ func (s *System) Parts(ctx context.Context) ([]backup.Part, error) {
 			if err != nil {
 				return nil, &backup.Error{Op: "system backup", Part: VolumePartPrefix + n, Msg: "volume " + n, Err: err}
 			}
-			parts = append(parts, backup.Part{Name: VolumePartPrefix + v.Name, Source: volumeSource{
-				Source: volumepart.Source{Dir: v.Path}, name: v.Name, typ: v.Type}})
+			p := volumepart.Part(VolumePartPrefix+v.Name, v.Path)
+			if s.src.VolumeChain > 0 {
+				m, ok := s.b.(*backup.Manager)
+				if !ok {
+					return nil, invalid("system backup", p.Name, "VolumeChain needs a *backup.Manager")
+				}
+				if p, err = volumepart.Next(ctx, m, p.Name, v.Path, s.src.VolumeChain); err != nil {
+					return nil, err
+				}
+			}
+			parts = append(parts, backup.Part{Name: p.Name, Source: volumeSource{Source: p.Source, name: v.Name, typ: v.Type}})
 		}
 	}
 	return parts, nil
@@ -187,10 +204,10 @@ func lucidPattern(c *search.Client) (string, error) {
 	return strings.TrimSuffix(p, probe+"-*") + "*", nil
 }
 
-// volumeSource is volumepart's Source with the volume's name and type
+// volumeSource is volumepart's source with the volume's name and type
 // recorded in the part's Meta.
 type volumeSource struct {
-	volumepart.Source
+	backup.Source
 	name string
 	typ  lucidkeys.VolumeType
 }
@@ -399,6 +416,10 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 				Prefix: o.Search.Prefix, NewPrefix: o.Search.NewPrefix, Overwrite: o.Search.Overwrite}}
 			j.target = "search"
 		case volumepart.Kind:
+			if _, ok := s.b.(*backup.Manager); p.Base != "" && !ok {
+				return nil, &backup.Error{Op: "system restore", Backup: id, Part: p.Name, Kind: backup.ErrUnsupported,
+					Msg: "an incremental volume part restores through a *backup.Manager"}
+			}
 			name := p.Meta[MetaVolume]
 			if name == "" {
 				name = strings.TrimPrefix(p.Name, VolumePartPrefix)
@@ -455,7 +476,14 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 		}
 		pr := PartRestore{Name: j.p.Name, Kind: j.p.Kind, Target: j.target}
 		for _, r := range j.rs {
-			st, err := s.b.Restore(ctx, id, j.p.Name, r)
+			var st backup.Stats
+			var err error
+			if j.p.Kind == volumepart.Kind && j.p.Base != "" {
+				// An incremental volume part: its chain, oldest first.
+				st, err = volumepart.RestoreChain(ctx, s.b.(*backup.Manager), id, j.p.Name, r)
+			} else {
+				st, err = s.b.Restore(ctx, id, j.p.Name, r)
+			}
 			if err != nil {
 				return rep, err
 			}
