@@ -3,13 +3,12 @@ package mongopart
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"hash/crc64"
 	"io"
-	"slices"
 
+	"github.com/HamiGames/lucid-data/backup/mongopart/internal/archive"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -23,19 +22,19 @@ import (
 // the bytes of all of its documents.
 const (
 	// Magic is the archive's first four bytes, little-endian.
-	Magic uint32 = 0x8199e26d
+	Magic uint32 = archive.Magic
 	// ArchiveVersion is the prelude's "version" field mongodump writes and
 	// this package reads.
-	ArchiveVersion = "0.1"
+	ArchiveVersion = archive.ArchiveVersion
 	// MaxDocSize bounds one document of an archive: the server's 16 MiB
 	// plus the 16 KiB of slack the server allows internal documents.
-	MaxDocSize = 16<<20 + 16<<10
+	MaxDocSize = archive.MaxDocSize
 )
 
-const terminator = 0xFFFFFFFF
+const terminator = archive.Terminator
 
 // crcTable is the CRC-64/ECMA table of the namespace checksums.
-var crcTable = crc64.MakeTable(crc64.ECMA)
+var crcTable = archive.CRCTable
 
 // Header is the prelude's first document.
 type Header struct {
@@ -162,11 +161,9 @@ func (aw *archiveWriter) end(db, coll string) error {
 
 // errFormat marks an archive that does not parse; callers wrap it as
 // backup.ErrCorrupt.
-var errFormat = errors.New("mongopart: not a valid mongodump archive")
+var errFormat = archive.ErrFormat
 
-func formatErr(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errFormat}, args...)...)
-}
+func formatErr(format string, args ...any) error { return archive.FormatErr(format, args...) }
 
 // ArchiveHandler receives an archive's contents from ReadArchive. Any
 // method may be nil. An error a method returns stops the read and is
@@ -194,191 +191,19 @@ func ReadArchive(r io.Reader, h ArchiveHandler) error {
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	ar := archiveReader{r: br}
-	return ar.read(h)
+	ah := archive.Handler{Doc: h.Doc, End: h.End}
+	if h.Prelude != nil {
+		ah.Prelude = func(hdr archive.Header, colls []archive.CollectionMetadata) error {
+			cs := make([]CollectionMetadata, len(colls))
+			for i, c := range colls {
+				cs[i] = CollectionMetadata(c)
+			}
+			return h.Prelude(Header(hdr), cs)
+		}
+	}
+	return archive.Read(br, ah)
 }
 
 // ErrFormat is matched (errors.Is) by the errors of ReadArchive for an
 // archive that does not parse.
 var ErrFormat = errFormat
-
-type archiveReader struct {
-	r   *bufio.Reader
-	buf []byte
-}
-
-// next reads one document; nil, nil at a terminator. eofOK allows a clean
-// end of input before the document, reported as io.EOF.
-func (ar *archiveReader) next(eofOK bool) (bson.Raw, error) {
-	var lb [4]byte
-	n, err := io.ReadFull(ar.r, lb[:])
-	if err == io.EOF && eofOK {
-		return nil, io.EOF
-	}
-	if err != nil {
-		if n > 0 || err == io.EOF {
-			return nil, formatErr("truncated")
-		}
-		return nil, err
-	}
-	l := binary.LittleEndian.Uint32(lb[:])
-	if l == terminator {
-		return nil, nil
-	}
-	if l < 5 || l > MaxDocSize {
-		return nil, formatErr("document length %d", l)
-	}
-	// The buffer grows with the bytes that actually arrive, not with the
-	// length a (possibly corrupt) prefix claims: a truncated archive never
-	// costs a 16 MiB allocation.
-	b := append(ar.buf[:0], lb[:]...)
-	for len(b) < int(l) {
-		chunk := min(int(l)-len(b), 1<<20)
-		b = slices.Grow(b, chunk)
-		k, err := io.ReadFull(ar.r, b[len(b):len(b)+chunk])
-		b = b[:len(b)+k]
-		if err != nil {
-			ar.buf = b
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, formatErr("truncated document")
-			}
-			return nil, err
-		}
-	}
-	ar.buf = b
-	raw := bson.Raw(b)
-	if err := raw.Validate(); err != nil {
-		return nil, formatErr("invalid BSON document: %v", err)
-	}
-	return raw, nil
-}
-
-func (ar *archiveReader) read(h ArchiveHandler) error {
-	var mb [4]byte
-	if _, err := io.ReadFull(ar.r, mb[:]); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return formatErr("truncated magic number")
-		}
-		return err
-	}
-	if m := binary.LittleEndian.Uint32(mb[:]); m != Magic {
-		return formatErr("magic number %#x", m)
-	}
-	raw, err := ar.next(false)
-	if err != nil {
-		return err
-	}
-	if raw == nil {
-		return formatErr("no prelude header")
-	}
-	var hdr Header
-	if err := bson.Unmarshal(raw, &hdr); err != nil {
-		return formatErr("prelude header: %v", err)
-	}
-	if hdr.Version != ArchiveVersion {
-		return formatErr("archive version %q (this code reads %q)", hdr.Version, ArchiveVersion)
-	}
-	var colls []CollectionMetadata
-	for {
-		raw, err := ar.next(false)
-		if err != nil {
-			return err
-		}
-		if raw == nil {
-			break
-		}
-		var c CollectionMetadata
-		if err := bson.Unmarshal(raw, &c); err != nil {
-			return formatErr("collection metadata: %v", err)
-		}
-		if c.DB == "" || c.Collection == "" {
-			return formatErr("collection metadata without a namespace")
-		}
-		colls = append(colls, c)
-	}
-	if h.Prelude != nil {
-		if err := h.Prelude(hdr, colls); err != nil {
-			return err
-		}
-	}
-	type state struct {
-		crc  hash.Hash64
-		docs int64
-		done bool
-	}
-	open := map[string]*state{}
-	for {
-		raw, err := ar.next(true)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if raw == nil {
-			return formatErr("terminator where a namespace header belongs")
-		}
-		var nh nsHeader
-		if err := bson.Unmarshal(raw, &nh); err != nil {
-			return formatErr("namespace header: %v", err)
-		}
-		ns := nh.DB + "." + nh.Collection
-		if nh.DB == "" || nh.Collection == "" {
-			return formatErr("namespace header without a namespace")
-		}
-		st := open[ns]
-		if st == nil {
-			st = &state{crc: crc64.New(crcTable)}
-			open[ns] = st
-		}
-		if st.done {
-			return formatErr("%s continues after its end", ns)
-		}
-		if nh.EOF {
-			if got := int64(st.crc.Sum64()); got != nh.CRC {
-				return formatErr("%s: CRC-64 %#x, the archive says %#x", ns, uint64(got), uint64(nh.CRC))
-			}
-			st.done = true
-			if t, err := ar.next(false); err != nil {
-				return err
-			} else if t != nil {
-				return formatErr("%s: no terminator after its end", ns)
-			}
-			if h.End != nil {
-				if err := h.End(nh.DB, nh.Collection, st.docs); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		for {
-			doc, err := ar.next(false)
-			if err != nil {
-				return err
-			}
-			if doc == nil {
-				break
-			}
-			st.crc.Write(doc)
-			st.docs++
-			if h.Doc != nil {
-				if err := h.Doc(nh.DB, nh.Collection, doc); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for ns, st := range open {
-		if !st.done {
-			return formatErr("%s has no end: truncated archive", ns)
-		}
-	}
-	// mongodump ends every namespace of its prelude, empty ones too: one
-	// without its end is an archive cut between two namespaces.
-	for _, c := range colls {
-		if st := open[c.DB+"."+c.Collection]; st == nil || !st.done {
-			return formatErr("%s.%s of the prelude has no end: truncated archive", c.DB, c.Collection)
-		}
-	}
-	return nil
-}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/mongopart/internal/archive"
 )
 
 // RestoreDumpDir restores the directory layout `mongodump --out DIR
@@ -138,13 +139,13 @@ func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, r
 	if err != nil {
 		return 0, err
 	}
-	ar := archiveReader{r: bufio.NewReader(f)}
+	ar := archive.NewDocReader(bufio.NewReader(f))
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		doc, err := ar.next(true)
+		doc, err := ar.Next(true)
 		if err == io.EOF {
 			break
 		}
