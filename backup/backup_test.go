@@ -3,7 +3,10 @@ package backup_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,5 +296,53 @@ func TestVerifyRestoreCancelled(t *testing.T) {
 	defer dcancel()
 	if _, err := m.Verify(dctx, man.ID); errkind.Of(err) != errkind.DeadlineExceeded {
 		t.Fatalf("verify past deadline: %v", err)
+	}
+}
+
+// The plaintext's SHA-256 is recorded only when asked (Config.PlainSHA256);
+// either way Verify and Restore pass, a manifest without it parses, and a
+// flipped byte is still found through the stored digest and age.
+func TestPlainSHA256(t *testing.T) {
+	ctx := context.Background()
+	id := newIdentity(t)
+	for _, on := range []bool{false, true} {
+		for _, comp := range []backup.Compression{backup.Zstd, backup.Gzip, backup.None} {
+			t.Run(fmt.Sprintf("%s-%v", comp, on), func(t *testing.T) {
+				dir := t.TempDir()
+				m, err := backup.NewLocal(dir, backup.Config{Compression: comp, PlainSHA256: on, Recipients: []age.Recipient{id.Recipient()},
+					Identities: []age.Identity{id}, Checkers: checkers()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				src := &linesSource{n: 20000, seed: 5}
+				man, err := m.Backup(ctx, []backup.Part{{Name: "a", Source: src}}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want bytes.Buffer
+				if _, err := src.Stream(ctx, &want); err != nil {
+					t.Fatal(err)
+				}
+				p := man.Parts[0]
+				sum := sha256.Sum256(want.Bytes())
+				if p.Plain.Size != int64(want.Len()) || (p.Plain.SHA256 == hex.EncodeToString(sum[:])) != on || (p.Plain.SHA256 == "") == on {
+					t.Fatalf("plain digest %+v (on=%v)", p.Plain, on)
+				}
+				if _, err := m.Open(ctx, man.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := m.Verify(ctx, man.ID); err != nil {
+					t.Fatal(err)
+				}
+				var got bufRestorer
+				if _, err := m.Restore(ctx, man.ID, "a", &got); err != nil || !bytes.Equal(got.buf.Bytes(), want.Bytes()) {
+					t.Fatalf("restore: %v, %d bytes", err, got.buf.Len())
+				}
+				flip(t, objPath(dir, man, "a"), 0.5)
+				if _, err := m.Verify(ctx, man.ID); !errors.Is(err, backup.ErrCorrupt) {
+					t.Fatalf("verify flipped: %v", err)
+				}
+			})
+		}
 	}
 }

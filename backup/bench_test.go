@@ -81,25 +81,38 @@ func needCLI(b *testing.B, tools ...string) {
 	}
 }
 
-// paired runs sdk and cli alternately per iteration and reports both.
+// cpuTime returns the user+system CPU time of this process (who =
+// RUSAGE_SELF) or of its waited-for children (RUSAGE_CHILDREN).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// paired runs sdk and cli alternately per iteration and reports both:
+// wall-clock rates and, as the load of a shared machine skews wall time
+// (it favours the side running more threads), the CPU time each used.
 func paired(b *testing.B, bytes int64, sdk, cli func() error) {
-	var sdkT, cliT time.Duration
+	var sdkT, cliT, sdkCPU, cliCPU time.Duration
 	i := 0
-	run := func(f func() error, into *time.Duration) {
-		t0 := time.Now()
+	run := func(f func() error, into, cpu *time.Duration, who int) {
+		c0, t0 := cpuTime(who), time.Now()
 		if err := f(); err != nil {
 			b.Fatal(err)
 		}
 		*into += time.Since(t0)
+		*cpu += cpuTime(who) - c0
 	}
 	b.SetBytes(2 * bytes)
 	for b.Loop() {
 		if i%2 == 0 {
-			run(sdk, &sdkT)
-			run(cli, &cliT)
+			run(sdk, &sdkT, &sdkCPU, syscall.RUSAGE_SELF)
+			run(cli, &cliT, &cliCPU, syscall.RUSAGE_CHILDREN)
 		} else {
-			run(cli, &cliT)
-			run(sdk, &sdkT)
+			run(cli, &cliT, &cliCPU, syscall.RUSAGE_CHILDREN)
+			run(sdk, &sdkT, &sdkCPU, syscall.RUSAGE_SELF)
 		}
 		i++
 	}
@@ -107,6 +120,8 @@ func paired(b *testing.B, bytes int64, sdk, cli func() error) {
 	b.ReportMetric(mb/sdkT.Seconds(), "sdk-MB/s")
 	b.ReportMetric(mb/cliT.Seconds(), "cli-MB/s")
 	b.ReportMetric(cliT.Seconds()/sdkT.Seconds(), "speedup-x")
+	b.ReportMetric(sdkCPU.Seconds()/float64(i), "sdk-cpu-s/op")
+	b.ReportMetric(cliCPU.Seconds()/float64(i), "cli-cpu-s/op")
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average %s", strings.TrimSpace(string(la)))
 	}

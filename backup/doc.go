@@ -10,12 +10,12 @@
 // plaintext (a tar stream for a volume, see backup/volumepart), which flows
 // through one streaming pipeline
 //
-//	source → SHA-256 → zstd (default; gzip; none) → age → SHA-256 → sink
+//	source → size [→ SHA-256] → zstd (default; gzip; none) → age → SHA-256 → sink
 //
 // with no temporary file and bounded memory whatever the part's size: the
 // zstd encoder keeps Config.Concurrency jobs (4 MiB each, 1 MiB window) in
-// flight, a stage between compression and encryption three 1 MiB buffers,
-// age one 64 KiB chunk; the local sink writes through, the S3 sink
+// flight, a stage between compression and encryption (gzip, and zstd on
+// one core) three 1 MiB buffers, age one 64 KiB chunk; the local sink writes through, the S3 sink
 // (backup/s3sink) buffers PartSize × (Concurrency+1). Peak RSS measured
 // writing a 2 GiB part: 109 MiB with two compression goroutines, 34 MiB
 // with Concurrency 1; verifying it, 23 MiB. Decoding caps a zstd window at

@@ -51,7 +51,7 @@ type Manifest struct {
 // Digest is the size and SHA-256 of a byte stream.
 type Digest struct {
 	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"` // lower-case hex
+	SHA256 string `json:"sha256,omitempty"` // lower-case hex; empty for a plaintext unless Config.PlainSHA256
 }
 
 // PartManifest describes one part: what wrote it, in which format, how it
@@ -69,7 +69,7 @@ type PartManifest struct {
 	Encryption    string            `json:"encryption"`           // "age" or "none"
 	Recipients    string            `json:"recipients,omitempty"` // "x25519" or "scrypt": the kind, never the key
 	Stored        Digest            `json:"stored"`               // the object's bytes
-	Plain         Digest            `json:"plain"`                // the source's stream before compression
+	Plain         Digest            `json:"plain"`                // the source's stream before compression; SHA-256 only with Config.PlainSHA256
 	Records       int64             `json:"records"`
 	Counts        map[string]int64  `json:"counts,omitempty"`
 	Meta          map[string]string `json:"meta,omitempty"` // what the source records for its restore (e.g. the volume's path)
@@ -209,10 +209,11 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		if p.Encryption != "age" && p.Encryption != "none" {
 			return nil, perr("encryption %.20q", p.Encryption)
 		}
-		for _, d := range []Digest{p.Stored, p.Plain} {
-			if d.Size < 0 || !hexRE.MatchString(d.SHA256) {
-				return nil, perr("bad digest")
-			}
+		if p.Stored.Size < 0 || !hexRE.MatchString(p.Stored.SHA256) {
+			return nil, perr("bad stored digest")
+		}
+		if p.Plain.Size < 0 || (p.Plain.SHA256 != "" && !hexRE.MatchString(p.Plain.SHA256)) {
+			return nil, perr("bad plaintext digest")
 		}
 		if p.Records < 0 {
 			return nil, perr("negative record count")
