@@ -18,6 +18,7 @@ import (
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
+	"github.com/HamiGames/lucid-data/volume"
 )
 
 // The benchmarks compare the volume part with the command-line tools it
@@ -94,11 +95,27 @@ func logLoad(b *testing.B) {
 	}
 }
 
+// archiveSource is the format-1 volume part (volume.Archive's stream
+// alone), the reference the format-2 part is held to.
+type archiveSource struct{ dir string }
+
+func (a archiveSource) Describe() backup.SourceInfo {
+	return backup.SourceInfo{Kind: "volume-format-1", Format: "tar", FormatVersion: 1}
+}
+
+func (a archiveSource) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
+	st, err := volume.Archive(ctx, a.dir, w)
+	return backup.Stats{Records: st.Files + st.Dirs + st.Symlinks + st.Links}, err
+}
+
 // BenchmarkVolumePartVsCLI: a tree of about 2,000 files (128 MiB, sizes
 // from 0 to 4 MiB, mixed content) as a self-contained volume part with
-// zstd 1 + age vs `tar -c | zstd -1 -T0 | age -r` to a file, then `sync`.
-// Metrics: sdk-MB/s, cli-MB/s and speedup-x (CLI time over SDK time: > 1
-// means the SDK is faster).
+// zstd 1 + age, as the format-1 part (volume.Archive's stream, no index
+// and no per-file SHA-256) through the same pipeline, and as `tar -c |
+// zstd -1 -T0 | age -r` to a file, then `sync`; the three in rotating
+// order. Metrics: sdk-MB/s, v1-MB/s, cli-MB/s, speedup-x (CLI time over
+// the part's: > 1 means the SDK is faster) and v2-over-v1-x (format 1's
+// time over format 2's).
 func BenchmarkVolumePartVsCLI(b *testing.B) {
 	for _, t := range []string{"tar", "zstd", "age"} {
 		if _, err := exec.LookPath(t); err != nil {
@@ -122,16 +139,18 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 	}
 	ctx := context.Background()
 	out := filepath.Join(dir, "cli.tar.zst.age")
-	var sdkT, cliT time.Duration
-	sdk := func() {
-		t0 := time.Now()
-		man, err := m.Backup(ctx, []backup.Part{volumepart.Part("tree", tree)}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sdkT += time.Since(t0)
-		if err := m.Delete(ctx, man.ID); err != nil {
-			b.Fatal(err)
+	var sdkT, v1T, cliT time.Duration
+	part := func(p backup.Part, into *time.Duration) func() {
+		return func() {
+			t0 := time.Now()
+			man, err := m.Backup(ctx, []backup.Part{p}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*into += time.Since(t0)
+			if err := m.Delete(ctx, man.ID); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	cli := func() {
@@ -143,22 +162,21 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 		}
 		cliT += time.Since(t0)
 	}
-	b.SetBytes(2 * total)
+	runs := []func(){part(volumepart.Part("tree", tree), &sdkT), part(backup.Part{Name: "tree", Source: archiveSource{tree}}, &v1T), cli}
+	b.SetBytes(3 * total)
 	i := 0
 	for b.Loop() {
-		if i%2 == 0 {
-			sdk()
-			cli()
-		} else {
-			cli()
-			sdk()
+		for k := range runs {
+			runs[(i+k)%len(runs)]()
 		}
 		i++
 	}
 	mb := float64(total) * float64(i) / 1e6
 	b.ReportMetric(mb/sdkT.Seconds(), "sdk-MB/s")
+	b.ReportMetric(mb/v1T.Seconds(), "v1-MB/s")
 	b.ReportMetric(mb/cliT.Seconds(), "cli-MB/s")
 	b.ReportMetric(cliT.Seconds()/sdkT.Seconds(), "speedup-x")
+	b.ReportMetric(v1T.Seconds()/sdkT.Seconds(), "v2-over-v1-x")
 	logLoad(b)
 }
 

@@ -193,7 +193,7 @@ func writeTree(ctx context.Context, dir, baseID string, base map[string]*entry, 
 		}
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	tw := tar.NewWriter(bw)
+	tw := tar.NewWriter(passWriter{bw: bw, w: w})
 	mtime := time.Unix(0, scanned)
 	member := func(name string, b []byte) error {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o600, Size: int64(len(b)),
@@ -583,4 +583,22 @@ func removeAt(dfd int, name, full string) (bool, error) {
 		return false, &fs.PathError{Op: "rmdir", Path: full, Err: err}
 	}
 	return true, nil
+}
+
+// passWriter batches the tar stream's small writes (headers, padding,
+// small files) in bw and hands large content writes to w directly, after
+// what bw holds: one copy of file contents fewer.
+type passWriter struct {
+	bw *bufio.Writer
+	w  io.Writer
+}
+
+func (p passWriter) Write(b []byte) (int, error) {
+	if len(b) < 64<<10 {
+		return p.bw.Write(b)
+	}
+	if err := p.bw.Flush(); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
 }
