@@ -47,6 +47,7 @@ const (
 	EnvParts       = "LUCID_BACKUP_PARTS"            // which sources a set holds: mongodb,redis,search,volume (default all)
 	EnvMongoNS     = "LUCID_BACKUP_MONGO_NAMESPACES" // "db" or "db.coll", comma-separated
 	EnvRedisMatch  = "LUCID_BACKUP_REDIS_MATCH"      // SCAN MATCH pattern
+	EnvRedisPre    = "LUCID_BACKUP_REDIS_PREFIXES"   // key prefixes, comma-separated (instead of a pattern)
 	EnvIndices     = "LUCID_BACKUP_SEARCH_INDICES"   // names or patterns, comma-separated
 	EnvVolumes     = "LUCID_BACKUP_VOLUMES"          // volume names, comma-separated (default every volume)
 	EnvVolumeChain = "LUCID_BACKUP_VOLUME_CHAIN"     // incremental volume parts, chains of at most N parts (default 0: self-contained)
@@ -102,6 +103,7 @@ type Config struct {
 	Parts           []string
 	MongoNamespaces []string
 	RedisMatch      string
+	RedisPrefixes   []string
 	SearchIndices   []string
 	Volumes         []string
 	VolumeChain     int // Sources.VolumeChain
@@ -233,6 +235,10 @@ func fromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.MongoNamespaces = list(get(EnvMongoNS))
 	c.RedisMatch = get(EnvRedisMatch)
+	c.RedisPrefixes = list(get(EnvRedisPre))
+	if c.RedisMatch != "" && len(c.RedisPrefixes) > 0 {
+		return Config{}, envErr(EnvRedisPre, "set together with "+EnvRedisMatch+": choose one")
+	}
 	c.SearchIndices = list(get(EnvIndices))
 	c.Volumes = list(get(EnvVolumes))
 	return c, nil
@@ -338,8 +344,8 @@ func Checkers() map[string]backup.Checker {
 func (c Config) Has(k string) bool { return slices.Contains(c.Parts, k) }
 
 // Select returns src narrowed to c: the clients of kinds c.Parts leaves out
-// are dropped, and the selections c names (MongoNamespaces, RedisMatch,
-// SearchIndices, Volumes, VolumeChain) replace src's where set.
+// are dropped, and the selections c names (MongoNamespaces, RedisMatch or
+// RedisPrefixes, SearchIndices, Volumes, VolumeChain) replace src's where set.
 func (c Config) Select(src Sources) Sources {
 	if !c.Has(PartMongo) {
 		src.Mongo = nil
@@ -356,8 +362,8 @@ func (c Config) Select(src Sources) Sources {
 	if len(c.MongoNamespaces) > 0 {
 		src.MongoNamespaces = c.MongoNamespaces
 	}
-	if c.RedisMatch != "" {
-		src.RedisMatch = c.RedisMatch
+	if c.RedisMatch != "" || len(c.RedisPrefixes) > 0 {
+		src.RedisMatch, src.RedisPrefixes = c.RedisMatch, c.RedisPrefixes
 	}
 	if len(c.SearchIndices) > 0 {
 		src.SearchIndices = c.SearchIndices

@@ -115,9 +115,9 @@ func TestFromEnv(t *testing.T) {
 					t.Fatalf("select %+v", src)
 				}
 			}},
-		{name: "incremental volumes", env: map[string]string{EnvPassphrase: "pw", EnvVolumeChain: "7"},
+		{name: "incremental volumes, redis prefixes", env: map[string]string{EnvPassphrase: "pw", EnvVolumeChain: "7", EnvRedisPre: "lucid:auth:, lucid:user:"},
 			check: func(t *testing.T, c Config) {
-				if c.VolumeChain != 7 || c.Select(Sources{}).VolumeChain != 7 {
+				if src := c.Select(Sources{RedisMatch: "x*"}); c.VolumeChain != 7 || src.VolumeChain != 7 || len(src.RedisPrefixes) != 2 || src.RedisMatch != "" {
 					t.Fatalf("%+v", c)
 				}
 			}},
@@ -159,6 +159,7 @@ func TestFromEnv(t *testing.T) {
 		{name: "zstd level", env: map[string]string{EnvPassphrase: "pw", EnvLevel: "23"}, wantVar: EnvLevel},
 		{name: "gzip level", env: map[string]string{EnvPassphrase: "pw", EnvCompression: "gzip", EnvLevel: "10"}, wantVar: EnvLevel},
 		{name: "level without compression", env: map[string]string{EnvPassphrase: "pw", EnvCompression: "none", EnvLevel: "3"}, wantVar: EnvLevel},
+		{name: "redis match and prefixes", env: map[string]string{EnvPassphrase: "pw", EnvRedisMatch: "a*", EnvRedisPre: "a:"}, wantVar: EnvRedisPre},
 		{name: "volume chain", env: map[string]string{EnvPassphrase: "pw", EnvVolumeChain: "-1"}, wantVar: EnvVolumeChain},
 		{name: "parallel", env: map[string]string{EnvPassphrase: "pw", EnvParallel: "0"}, wantVar: EnvParallel},
 		{name: "jitter", env: map[string]string{EnvPassphrase: "pw", EnvJitter: "5 minutes"}, wantVar: EnvJitter},

@@ -85,9 +85,11 @@ type Sources struct {
 	MongoNamespaces []string
 
 	// Cache is the Redis client; its part holds every key, or those
-	// matching RedisMatch (a SCAN MATCH pattern, "lucid:*").
-	Cache      *cache.Client
-	RedisMatch string
+	// matching RedisMatch (a SCAN MATCH pattern, "lucid:*"), or those
+	// starting with one of RedisPrefixes (not both).
+	Cache         *cache.Client
+	RedisMatch    string
+	RedisPrefixes []string
 
 	// Search is the search engine; SearchIndices are the names, aliases
 	// or patterns of its part (see searchpart.Source), by default every
@@ -147,7 +149,8 @@ func (s *System) Parts(ctx context.Context) ([]backup.Part, error) {
 		parts = append(parts, mongopart.Part(PartMongo, s.src.Mongo.Client(), ns...))
 	}
 	if s.src.Cache != nil {
-		parts = append(parts, backup.Part{Name: PartRedis, Source: &redispart.Source{Client: s.src.Cache.Redis(), Match: s.src.RedisMatch}})
+		parts = append(parts, backup.Part{Name: PartRedis, Source: &redispart.Source{Client: s.src.Cache.Redis(),
+			Match: s.src.RedisMatch, Prefixes: s.src.RedisPrefixes}})
 	}
 	if s.src.Search != nil {
 		idx := s.src.SearchIndices
@@ -298,16 +301,21 @@ type MongoRestore struct {
 // RedisRestore selects and places the Redis part (see redispart.Restorer).
 type RedisRestore struct {
 	// Prefixes restores only keys starting with one of them; empty:
-	// every key. Each prefix is one pass over the part.
+	// every key.
 	Prefixes []string
 	// Rename maps a prefix of Prefixes to the prefix its keys are restored
 	// under ("lucid:" → "scratch:lucid:"); a prefix it does not name keeps
-	// its keys' names.
+	// its keys' names. The prefixes kept are restored in one pass over the
+	// part, each renamed one in a pass of its own.
 	Rename map[string]string
 }
 
-// SearchRestore places the search part (see searchpart.Restorer).
+// SearchRestore selects and places the search part (see searchpart.Restorer).
 type SearchRestore struct {
+	// Indices restores only these indices of the part: names, or patterns
+	// whose '*' matches any run of characters, as the part's source named
+	// them (before renaming); empty: every index.
+	Indices []string
 	// Rename maps an index or alias to its target name.
 	Rename map[string]string
 	// Prefix and NewPrefix rename every index and alias starting with
@@ -390,29 +398,36 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 			if s.src.Cache == nil {
 				return nil, invalid("system restore", p.Name, "no Redis client in Sources")
 			}
-			if len(o.Redis.Prefixes) == 0 {
-				if len(o.Redis.Rename) > 0 {
-					return nil, invalid("system restore", p.Name, "Redis.Rename needs Redis.Prefixes")
-				}
-				j.rs = []backup.Restorer{redispart.Restorer{Client: s.src.Cache.Redis()}}
+			if len(o.Redis.Prefixes) == 0 && len(o.Redis.Rename) > 0 {
+				return nil, invalid("system restore", p.Name, "Redis.Rename needs Redis.Prefixes")
 			}
 			for k := range o.Redis.Rename {
 				if !slices.Contains(o.Redis.Prefixes, k) {
 					return nil, invalid("system restore", p.Name, fmt.Sprintf("Redis.Rename names %q, which is not in Redis.Prefixes", k))
 				}
 			}
+			// The prefixes kept under their names go in one pass (Include);
+			// each renamed one needs a pass of its own.
+			var keep []string
 			for _, pre := range o.Redis.Prefixes {
 				if pre == "" {
 					return nil, invalid("system restore", p.Name, "empty Redis prefix")
 				}
-				j.rs = append(j.rs, redispart.Restorer{Client: s.src.Cache.Redis(), Prefix: pre, Rename: o.Redis.Rename[pre]})
+				if to, ok := o.Redis.Rename[pre]; ok && to != pre {
+					j.rs = append(j.rs, redispart.Restorer{Client: s.src.Cache.Redis(), Prefix: pre, Rename: to})
+				} else {
+					keep = append(keep, pre)
+				}
+			}
+			if len(keep) > 0 || len(o.Redis.Prefixes) == 0 {
+				j.rs = append(j.rs, redispart.Restorer{Client: s.src.Cache.Redis(), Include: keep})
 			}
 			j.target = fmt.Sprintf("redis prefixes %q renamed %v", o.Redis.Prefixes, o.Redis.Rename)
 		case searchpart.Kind:
 			if s.src.Search == nil {
 				return nil, invalid("system restore", p.Name, "no search client in Sources")
 			}
-			j.rs = []backup.Restorer{searchpart.Restorer{Client: s.src.Search, Rename: o.Search.Rename,
+			j.rs = []backup.Restorer{searchpart.Restorer{Client: s.src.Search, Include: o.Search.Indices, Rename: o.Search.Rename,
 				Prefix: o.Search.Prefix, NewPrefix: o.Search.NewPrefix, Overwrite: o.Search.Overwrite}}
 			j.target = "search"
 		case volumepart.Kind:
