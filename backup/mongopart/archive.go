@@ -172,6 +172,11 @@ type ArchiveHandler struct {
 	// Prelude receives the header and the collections' metadata before
 	// any document.
 	Prelude func(h Header, colls []CollectionMetadata) error
+	// Segment is called where a segment of namespace db.coll begins. An
+	// archive of concurrent collections (mongodump's default, four at a
+	// time) interleaves them: a namespace comes in several segments, its
+	// documents in order across them.
+	Segment func(db, coll string) error
 	// Doc receives each document of namespace db.coll. doc is only valid
 	// during the call.
 	Doc func(db, coll string, doc bson.Raw) error
@@ -191,7 +196,7 @@ func ReadArchive(r io.Reader, h ArchiveHandler) error {
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	ah := archive.Handler{Doc: h.Doc, End: h.End}
+	ah := archive.Handler{Segment: h.Segment, Doc: h.Doc, End: h.End}
 	if h.Prelude != nil {
 		ah.Prelude = func(hdr archive.Header, colls []archive.CollectionMetadata) error {
 			cs := make([]CollectionMetadata, len(colls))

@@ -60,6 +60,7 @@ type CollectionMetadata struct {
 // Handler receives an archive's contents (mongopart.ArchiveHandler).
 type Handler struct {
 	Prelude func(h Header, colls []CollectionMetadata) error
+	Segment func(db, coll string) error
 	Doc     func(db, coll string, doc bson.Raw) error
 	End     func(db, coll string, docs int64) error
 }
@@ -221,6 +222,11 @@ func Read(r *bufio.Reader, h Handler) error {
 				}
 			}
 			continue
+		}
+		if h.Segment != nil {
+			if err := h.Segment(nh.db, nh.coll); err != nil {
+				return err
+			}
 		}
 		for {
 			doc, err := ar.Next(false)
