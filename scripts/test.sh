@@ -113,6 +113,12 @@ GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static $pi_tests
 GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static -run "$pi_cache" ./cache/
 GOARCH=arm GOARM=7 go test -count=1 -exec qemu-arm-static $pi_tests
 GOARCH=arm GOARM=7 go test -count=1 -exec qemu-arm-static -run "$pi_cache" ./cache/
+# And the README's first command, whole, as a Pi runs it (embedded FerretDB,
+# memory cache, volumes, a backup with its restore).
+GOARCH=arm64 go build -o "$ostmp/quickstart-arm64" ./examples/quickstart
+(cd "$ostmp" && env -u LUCID_MONGO_URI -u LUCID_REDIS_URL -u REDIS_URL -u LUCID_SEARCH_URL -u LUCID_S3_BUCKET qemu-aarch64-static ./quickstart-arm64 | tail -1)
+GOARCH=arm GOARM=7 go build -o "$ostmp/quickstart-arm" ./examples/quickstart
+(cd "$ostmp" && env -u LUCID_MONGO_URI -u LUCID_REDIS_URL -u REDIS_URL -u LUCID_SEARCH_URL -u LUCID_S3_BUCKET qemu-arm-static ./quickstart-arm | tail -1)
 
 step "fuzz each target for $FUZZTIME"
 # Every fuzz target's seed corpus already ran above as a test. Fuzzing proper
