@@ -89,6 +89,18 @@ func mixedTree(b *testing.B, dir string, total int64) []string {
 	return files
 }
 
+// cpuTime returns the user+system CPU time of this process (who =
+// RUSAGE_SELF) or of its waited-for children (RUSAGE_CHILDREN): the load
+// of a shared machine skews wall time (it favours the side running more
+// threads, here the CLI pipeline's processes), CPU time much less.
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func logLoad(b *testing.B) {
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("load average %s", strings.TrimSpace(string(la)))
@@ -114,8 +126,8 @@ func (a archiveSource) Stream(ctx context.Context, w io.Writer) (backup.Stats, e
 // and no per-file SHA-256) through the same pipeline, and as `tar -c |
 // zstd -1 -T0 | age -r` to a file, then `sync`; the three in rotating
 // order. Metrics: sdk-MB/s, v1-MB/s, cli-MB/s, speedup-x (CLI time over
-// the part's: > 1 means the SDK is faster) and v2-over-v1-x (format 1's
-// time over format 2's).
+// the part's: > 1 means the SDK is faster), v2-over-v1-x (format 1's
+// time over format 2's) and the CPU time of each side per backup.
 func BenchmarkVolumePartVsCLI(b *testing.B) {
 	for _, t := range []string{"tar", "zstd", "age"} {
 		if _, err := exec.LookPath(t); err != nil {
@@ -139,15 +151,16 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 	}
 	ctx := context.Background()
 	out := filepath.Join(dir, "cli.tar.zst.age")
-	var sdkT, v1T, cliT time.Duration
-	part := func(p backup.Part, into *time.Duration) func() {
+	var sdkT, v1T, cliT, sdkCPU, v1CPU, cliCPU time.Duration
+	part := func(p backup.Part, into, cpu *time.Duration) func() {
 		return func() {
-			t0 := time.Now()
+			c0, t0 := cpuTime(syscall.RUSAGE_SELF), time.Now()
 			man, err := m.Backup(ctx, []backup.Part{p}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			*into += time.Since(t0)
+			*cpu += cpuTime(syscall.RUSAGE_SELF) - c0
 			if err := m.Delete(ctx, man.ID); err != nil {
 				b.Fatal(err)
 			}
@@ -155,14 +168,15 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 	}
 	cli := func() {
 		os.Remove(out)
-		t0 := time.Now()
+		c0, t0 := cpuTime(syscall.RUSAGE_CHILDREN), time.Now()
 		cmd := fmt.Sprintf("tar -C %s -cf - . | zstd -q -1 -T0 | age -r %s -o %s && sync %s", tree, id.Recipient(), out, out)
 		if o, err := exec.Command("bash", "-o", "pipefail", "-c", cmd).CombinedOutput(); err != nil {
 			b.Fatalf("%s: %v: %s", cmd, err, o)
 		}
 		cliT += time.Since(t0)
+		cliCPU += cpuTime(syscall.RUSAGE_CHILDREN) - c0
 	}
-	runs := []func(){part(volumepart.Part("tree", tree), &sdkT), part(backup.Part{Name: "tree", Source: archiveSource{tree}}, &v1T), cli}
+	runs := []func(){part(volumepart.Part("tree", tree), &sdkT, &sdkCPU), part(backup.Part{Name: "tree", Source: archiveSource{tree}}, &v1T, &v1CPU), cli}
 	b.SetBytes(3 * total)
 	i := 0
 	for b.Loop() {
@@ -177,6 +191,9 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 	b.ReportMetric(mb/cliT.Seconds(), "cli-MB/s")
 	b.ReportMetric(cliT.Seconds()/sdkT.Seconds(), "speedup-x")
 	b.ReportMetric(v1T.Seconds()/sdkT.Seconds(), "v2-over-v1-x")
+	b.ReportMetric(sdkCPU.Seconds()/float64(i), "sdk-cpu-s/op")
+	b.ReportMetric(v1CPU.Seconds()/float64(i), "v1-cpu-s/op")
+	b.ReportMetric(cliCPU.Seconds()/float64(i), "cli-cpu-s/op")
 	logLoad(b)
 }
 
@@ -186,7 +203,7 @@ func BenchmarkVolumePartVsCLI(b *testing.B) {
 // self-contained part and a part incremental on a self-contained backup
 // taken before any change. Metrics: full-s and incr-s (seconds per
 // backup), full-MB and incr-MB (stored bytes), time-% and bytes-% (the
-// incremental's over the full one's).
+// incremental's over the full one's), full-cpu-s and incr-cpu-s.
 func BenchmarkIncremental(b *testing.B) {
 	dir := b.TempDir()
 	tree := filepath.Join(dir, "tree")
@@ -210,15 +227,20 @@ func BenchmarkIncremental(b *testing.B) {
 		changed = append(changed, files[k])
 	}
 	b.Logf("%d files, %d changed per iteration, base stores %d bytes", len(files), len(changed), base.Parts[0].Stored.Size)
-	var fullT, incT time.Duration
+	var fullT, incT, fullCPU, incCPU time.Duration
 	var fullB, incB int64
 	run := func(p backup.Part, t *time.Duration, n *int64) {
-		t0 := time.Now()
+		cpu := &fullCPU
+		if t == &incT {
+			cpu = &incCPU
+		}
+		c0, t0 := cpuTime(syscall.RUSAGE_SELF), time.Now()
 		man, err := m.Backup(ctx, []backup.Part{p}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		*t += time.Since(t0)
+		*cpu += cpuTime(syscall.RUSAGE_SELF) - c0
 		*n += man.Parts[0].Stored.Size
 		if err := m.Delete(ctx, man.ID); err != nil {
 			b.Fatal(err)
@@ -260,5 +282,7 @@ func BenchmarkIncremental(b *testing.B) {
 	b.ReportMetric(float64(incB)/n/1e6, "incr-MB")
 	b.ReportMetric(100*incT.Seconds()/fullT.Seconds(), "time-%")
 	b.ReportMetric(100*float64(incB)/float64(fullB), "bytes-%")
+	b.ReportMetric(fullCPU.Seconds()/n, "full-cpu-s")
+	b.ReportMetric(incCPU.Seconds()/n, "incr-cpu-s")
 	logLoad(b)
 }

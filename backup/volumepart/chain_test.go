@@ -293,6 +293,12 @@ func TestIncrementalChainDamage(t *testing.T) {
 			}
 			_, err = volumepart.RestoreChain(ctx, m, last.ID, "v", volumepart.Restorer{Dir: filepath.Join(t.TempDir(), "r")})
 			check("RestoreChain", err)
+			// Next starts a new chain when the last one is broken.
+			if part, err := volumepart.Next(ctx, m, "v", src, 0); err != nil {
+				t.Fatal(err)
+			} else if base := part.Source.Describe().Base; tc.name != "flipped byte" && base != "" {
+				t.Fatalf("Next over a broken chain: base %s", base)
+			}
 			// The part before the damage still verifies and restores.
 			if _, err := volumepart.VerifyChain(ctx, m, mans[0].ID, "v"); err != nil {
 				t.Fatalf("the first part: %v", err)

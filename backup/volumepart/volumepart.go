@@ -125,7 +125,10 @@ func Incremental(m *backup.Manager, name, dir, base string) backup.Part {
 // the newest complete backup in m holding a volume part named name (of
 // format version 2), or self-contained when there is none or when its
 // chain already holds maxChain parts (0: no bound), so that chains, and
-// the time a restore takes, stay bounded.
+// the time a restore takes, stay bounded. A chain that is broken (a
+// base's manifest or object missing, an object of another size than its
+// manifest says) gets a self-contained part too, so that a damaged chain
+// never stops new backups; damage inside an object is Verify's to find.
 func Next(ctx context.Context, m *backup.Manager, name, dir string, maxChain int) (backup.Part, error) {
 	list, err := m.List(ctx)
 	if err != nil {
@@ -136,13 +139,24 @@ func Next(ctx context.Context, m *backup.Manager, name, dir string, maxChain int
 		if !ok || p.Kind != Kind || p.FormatVersion < 2 {
 			continue
 		}
-		if maxChain > 0 {
-			chain, err := m.Chain(ctx, list[i].ID, name)
+		chain, err := m.Chain(ctx, list[i].ID, name)
+		if errors.Is(err, backup.ErrCorrupt) {
+			return Part(name, dir), nil // a broken chain never stops new backups
+		}
+		if err != nil {
+			return backup.Part{}, err
+		}
+		if maxChain > 0 && len(chain) >= maxChain {
+			return Part(name, dir), nil
+		}
+		for _, link := range chain {
+			lp, _ := link.Part(name)
+			size, err := m.Sink().Size(ctx, link.ID+"/"+lp.Object)
+			if errors.Is(err, backup.ErrNotFound) || err == nil && size != lp.Stored.Size {
+				return Part(name, dir), nil
+			}
 			if err != nil {
 				return backup.Part{}, err
-			}
-			if len(chain) >= maxChain {
-				return Part(name, dir), nil
 			}
 		}
 		return Incremental(m, name, dir, list[i].ID), nil
