@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -393,7 +394,7 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 				r.Lucid = s.src.Mongo
 			}
 			j.rs = []backup.Restorer{r}
-			j.target = fmt.Sprintf("mongodb namespaces %v renamed %v", o.Mongo.Namespaces, o.Mongo.Rename)
+			j.target = describe("namespaces", o.Mongo.Namespaces, o.Mongo.Rename)
 		case redispart.Kind:
 			if s.src.Cache == nil {
 				return nil, invalid("system restore", p.Name, "no Redis client in Sources")
@@ -413,7 +414,9 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 				if pre == "" {
 					return nil, invalid("system restore", p.Name, "empty Redis prefix")
 				}
-				if to, ok := o.Redis.Rename[pre]; ok && to != pre {
+				if to, ok := o.Redis.Rename[pre]; ok && to == "" {
+					return nil, invalid("system restore", p.Name, fmt.Sprintf("Redis.Rename of %q to an empty prefix", pre))
+				} else if ok && to != pre {
 					j.rs = append(j.rs, redispart.Restorer{Client: s.src.Cache.Redis(), Prefix: pre, Rename: to})
 				} else {
 					keep = append(keep, pre)
@@ -422,14 +425,21 @@ func (s *System) Restore(ctx context.Context, id string, o RestoreOptions) (*Res
 			if len(keep) > 0 || len(o.Redis.Prefixes) == 0 {
 				j.rs = append(j.rs, redispart.Restorer{Client: s.src.Cache.Redis(), Include: keep})
 			}
-			j.target = fmt.Sprintf("redis prefixes %q renamed %v", o.Redis.Prefixes, o.Redis.Rename)
+			j.target = describe("keys", o.Redis.Prefixes, o.Redis.Rename)
 		case searchpart.Kind:
 			if s.src.Search == nil {
 				return nil, invalid("system restore", p.Name, "no search client in Sources")
 			}
 			j.rs = []backup.Restorer{searchpart.Restorer{Client: s.src.Search, Include: o.Search.Indices, Rename: o.Search.Rename,
 				Prefix: o.Search.Prefix, NewPrefix: o.Search.NewPrefix, Overwrite: o.Search.Overwrite}}
-			j.target = "search"
+			ren := maps.Clone(o.Search.Rename)
+			if o.Search.Prefix != "" {
+				if ren == nil {
+					ren = map[string]string{}
+				}
+				ren[o.Search.Prefix+"*"] = o.Search.NewPrefix + "*"
+			}
+			j.target = describe("indices", o.Search.Indices, ren)
 		case volumepart.Kind:
 			if _, ok := s.b.(*backup.Manager); p.Base != "" && !ok {
 				return nil, &backup.Error{Op: "system restore", Backup: id, Part: p.Name, Kind: backup.ErrUnsupported,
@@ -536,6 +546,26 @@ func selectParts(man *backup.Manifest, o RestoreOptions) ([]backup.PartManifest,
 		return nil, &backup.Error{Op: "system restore", Backup: man.ID, Kind: backup.ErrNotFound, Msg: "the selection holds no part"}
 	}
 	return out, nil
+}
+
+// describe says where a part goes: what of it (every item, or those
+// selected) and under which names.
+func describe(what string, sel []string, rename map[string]string) string {
+	s := "every " + strings.TrimSuffix(what, "s")
+	if what == "indices" {
+		s = "every index"
+	}
+	if len(sel) > 0 {
+		s = what + " " + strings.Join(sel, ", ")
+	}
+	if len(rename) == 0 {
+		return s + ", original names"
+	}
+	var r []string
+	for _, k := range slices.Sorted(maps.Keys(rename)) {
+		r = append(r, k+" → "+rename[k])
+	}
+	return s + ", renamed " + strings.Join(r, ", ")
 }
 
 func invalid(op, part, msg string) error {
