@@ -87,14 +87,18 @@
 // parts, error, fencing token, host. Scheduler.Runs and Scheduler.Last read
 // them back.
 //
-// A tick nobody ran — every host down over it, a clock that jumped, or the
-// job's previous run still holding the lock — is not silently skipped: the
+// A failed run is recorded as failed and not retried before the next tick.
+// A tick nobody ran — every host down over it or cut off from the lock
+// server, a clock that jumped forward, or the job's previous run still
+// holding the lock — is not silently skipped: the
 // next host to hold the job's lock (at its next tick, or at its Start)
 // writes a record with status StatusMissed for it and logs a warning.
 // A tick counts as missed once its Jitter plus Grace has passed, because no
 // host starts a tick later than that. At most Options.MaxMissed missed ticks
 // are recorded per check (the log line gives the total). Missed ticks are
-// reported, not run late: the next tick's run is the catch-up.
+// reported, not run late: the next tick's run is the catch-up. A clock
+// stepped back runs nothing twice: the loop waits for its next tick, and a
+// tick with a record is never run again.
 //
 // Close stops scheduling and waits for running backups; Shutdown bounds the
 // wait and cancels what is still running after it.

@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/s3sink"
 	"github.com/HamiGames/lucid-data/backup/schedule"
 	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/internal/testenv"
@@ -111,6 +113,38 @@ func localManager(t *testing.T, dir string) *backup.Manager {
 	}
 	t.Cleanup(func() { _ = m.Close() })
 	return m
+}
+
+// target returns a maker of Managers — one per host — over one shared
+// target: a local directory, or a bucket of versitygw through s3sink.
+func target(t *testing.T, kind string) func() *backup.Manager {
+	t.Helper()
+	switch kind {
+	case "local":
+		dir := t.TempDir()
+		return func() *backup.Manager { return localManager(t, dir) }
+	case "s3":
+		srv := testenv.S3(t)
+		return func() *backup.Manager {
+			// A client of the host's own, whose idle connections go with
+			// the test (goleak checks for their goroutines).
+			hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+			t.Cleanup(hc.CloseIdleConnections)
+			sink, err := s3sink.New(s3sink.Config{HTTPClient: hc, Bucket: srv.Bucket, Prefix: "lucid/", Endpoint: srv.Endpoint,
+				Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, UsePathStyle: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := backup.New(sink, backup.Config{Plaintext: true, Compression: backup.None})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Close() })
+			return m
+		}
+	}
+	t.Fatalf("no target %q", kind)
+	return nil
 }
 
 // source writes data; with block set it first signals started and waits

@@ -119,7 +119,8 @@ func lastScheduled(recs []recName) (time.Time, bool) {
 
 // Runs returns the records of job in the target — runs of every host,
 // manual runs and missed ticks — oldest tick first (ties by fencing
-// token). A record that cannot be read is an error.
+// token). It reads every record of the job (Last reads one). A record
+// that cannot be read is an error.
 func (s *Scheduler) Runs(ctx context.Context, job string) ([]Run, error) {
 	recs, err := s.records(ctx, job)
 	if err != nil {

@@ -464,7 +464,7 @@ func (s *Scheduler) reportMissed(ctx context.Context, j *job, after, before time
 	now := s.clock.Now().UTC()
 	for _, t := range ticks {
 		r := Run{Job: j.Name, Tick: t.UTC(), Status: StatusMissed, End: now, Fence: fence, Host: s.o.Host,
-			Error: "no host started this tick within its grace: every host was down, a clock jumped, or the job's previous run still held the lock"}
+			Error: "no host started this tick within its grace: every host was down or could not reach the lock server, a clock jumped, or the job's previous run still held the lock"}
 		if err := s.m.PutRecord(ctx, RecordKind, recordName(r), r); err != nil && !errors.Is(err, backup.ErrExists) {
 			s.log.Error("schedule: cannot record missed tick", "job", j.Name, "tick", t, "err", err)
 			return

@@ -21,20 +21,29 @@ import (
 )
 
 // TestRace: two schedulers, each with its own Redis client and Manager
-// over one target, race for the same job over 20 ticks of @every 1s on a
+// over one target (a local directory; a versitygw bucket), race for the same job over 20 ticks of @every 1s on a
 // shared fake clock: every tick is backed up exactly once (one call of
 // Parts, one ok record, one manifest labelled with it) and nothing is
 // reported missed.
 func TestRace(t *testing.T) {
 	t.Parallel()
+	for _, kind := range []string{"local", "s3"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testRace(t, target(t, kind))
+		})
+	}
+}
+
+func testRace(t *testing.T, newManager func() *backup.Manager) {
 	ctx := testenv.Context(t)
-	ns, dir := testenv.Namespace(t), t.TempDir()
+	ns := testenv.Namespace(t)
 	clk := newFakeClock(t0)
 	var mu sync.Mutex
 	calls := map[time.Time]int{}
 	hosts := map[string]int{}
 	mk := func(host string) *schedule.Scheduler {
-		s, err := schedule.New(localManager(t, dir), redisLocker(t, ns), schedule.Options{Host: host, Clock: clk, LockTTL: 10 * time.Second})
+		s, err := schedule.New(newManager(), redisLocker(t, ns), schedule.Options{Host: host, Clock: clk, LockTTL: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +86,7 @@ func TestRace(t *testing.T) {
 			t.Errorf("tick %d: Parts called %d times", k, calls[tickN(k)])
 		}
 	}
-	mans, err := localManager(t, dir).List(ctx)
+	mans, err := newManager().List(ctx)
 	noErr(t, err)
 	seen := map[string]bool{}
 	for _, m := range mans {
