@@ -95,6 +95,9 @@ func TestAdd(t *testing.T) {
 			t.Errorf("Add(%q, %q): %v, want ErrInvalid", j.Name, j.Schedule, err)
 		}
 	}
+	if got := s.Jobs(); len(got) != 1 || got[0] != "ok" {
+		t.Errorf("Jobs: %v", got)
+	}
 	if _, err := s.RunNow(context.Background(), "nope"); !errors.Is(err, schedule.ErrNotFound) {
 		t.Errorf("RunNow of an unknown job: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,6 +327,10 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 }
 
+// maxScan bounds the ticks one missed-tick check walks (a day of @every 1s
+// is 86,400).
+const maxScan = 1 << 20
+
 // maxSleep caps one wait, so that a wall clock that jumps (NTP, a resumed
 // VM) is noticed within a minute.
 const maxSleep = time.Minute
@@ -352,7 +357,7 @@ func (s *Scheduler) loop(j *job) {
 		// Woken late (a busy host, a long previous run, a clock jump):
 		// the newest due tick is run; the runner reports the others.
 		due := next
-		for range 1 << 20 {
+		for range maxScan {
 			t := j.sched.Next(due)
 			if t.IsZero() || t.After(now) {
 				break
@@ -391,7 +396,9 @@ func (s *Scheduler) tick(ctx context.Context, j *job, t time.Time) {
 	defer s.release(lk, j)
 	recs, err := s.records(ctx, j.Name)
 	if err != nil {
-		s.log.Error("schedule: cannot read run records", "job", j.Name, "tick", t, "err", err)
+		if ctx.Err() == nil {
+			s.log.Error("schedule: cannot read run records", "job", j.Name, "tick", t, "err", err)
+		}
 		return
 	}
 	last, ok := lastScheduled(recs)
@@ -408,7 +415,7 @@ func (s *Scheduler) tick(ctx context.Context, j *job, t time.Time) {
 		until = t.Add(time.Nanosecond)
 	}
 	s.reportMissed(ctx, j, last, until, lk.Fence())
-	if late {
+	if late || ctx.Err() != nil { // closed meanwhile: start nothing new
 		return
 	}
 	run := s.execute(s.runCtx, j, t, lk, false)
@@ -450,7 +457,7 @@ func (s *Scheduler) checkMissed(ctx context.Context, j *job) {
 func (s *Scheduler) reportMissed(ctx context.Context, j *job, after, before time.Time, fence int64) {
 	var ticks []time.Time
 	total := 0
-	for t := j.sched.Next(after.In(s.o.Location)); !t.IsZero() && t.Before(before) && total < 1<<20; t = j.sched.Next(t) {
+	for t := j.sched.Next(after.In(s.o.Location)); !t.IsZero() && t.Before(before) && total < maxScan; t = j.sched.Next(t) {
 		total++
 		ticks = append(ticks, t)
 		if len(ticks) > s.o.MaxMissed {
@@ -460,13 +467,18 @@ func (s *Scheduler) reportMissed(ctx context.Context, j *job, after, before time
 	if total == 0 {
 		return
 	}
-	s.log.Warn("schedule: missed ticks", "job", j.Name, "count", total, "first", ticks[0], "last", ticks[len(ticks)-1], "recorded", len(ticks))
+	// Past maxScan ticks the count is a lower bound and the next check
+	// goes on from the last tick recorded.
+	s.log.Warn("schedule: missed ticks", "job", j.Name, "count", total, "capped", total == maxScan,
+		"first", ticks[0], "last", ticks[len(ticks)-1], "recorded", len(ticks))
 	now := s.clock.Now().UTC()
 	for _, t := range ticks {
 		r := Run{Job: j.Name, Tick: t.UTC(), Status: StatusMissed, End: now, Fence: fence, Host: s.o.Host,
 			Error: "no host started this tick within its grace: every host was down or could not reach the lock server, a clock jumped, or the job's previous run still held the lock"}
 		if err := s.m.PutRecord(ctx, RecordKind, recordName(r), r); err != nil && !errors.Is(err, backup.ErrExists) {
-			s.log.Error("schedule: cannot record missed tick", "job", j.Name, "tick", t, "err", err)
+			if ctx.Err() == nil {
+				s.log.Error("schedule: cannot record missed tick", "job", j.Name, "tick", t, "err", err)
+			}
 			return
 		}
 	}
@@ -628,6 +640,18 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (*Run, error) {
 		return &run, errors.New(run.Error)
 	}
 	return &run, nil
+}
+
+// Jobs returns the names of the jobs added, sorted.
+func (s *Scheduler) Jobs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.jobs))
+	for n := range s.jobs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Next returns the next tick of job name after now on this host's clock.
