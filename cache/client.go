@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config describes how Connect connects to Redis. The zero value connects to a
@@ -106,6 +107,14 @@ type Config struct {
 	// REDACTED. To send go-redis's lines elsewhere, call redis.SetLogger
 	// after the first Connect: the router is installed only once.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces every command with go-redis's
+	// redisotel instrumentation: a client span per command or pipeline
+	// with db.system=redis, db.operation, server.address and server.port,
+	// and on failure lucid.error.kind and error.type (the errkind of the
+	// error the SDK returns, e.g. "unavailable"). Keys, values, the command
+	// text and credentials are never recorded. Nil: no tracing hook at all,
+	// so no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // SDK defaults (see Config).
@@ -280,6 +289,12 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	route := &logRoute{log: logger(cfg.Logger), secrets: []string{*k.password, cfg.SentinelPassword}}
 	hookDials(rdb, route)
+	if cfg.TracerProvider != nil {
+		if err := instrumentTracing(rdb, cfg.TracerProvider); err != nil {
+			_ = rdb.Close()
+			return nil, err
+		}
+	}
 	c := newClient(rdb, route)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		c.closeRoute()
