@@ -468,3 +468,110 @@ func TestRecords(t *testing.T) {
 		}
 	})
 }
+
+// One real cleanup per sink: a history written on a moving clock, with a
+// permanent backup, a verified one and an incremental chain; the plan is
+// made, Cleanup deletes exactly its Remove list and the sink then holds
+// exactly its Keep list.
+func TestCleanup(t *testing.T) {
+	forEachSink(t, func(t *testing.T, sink backup.Sink) {
+		ctx := testenv.Context(t)
+		var mu sync.Mutex
+		clock := time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+		next := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+		m := contractManager(t, sink, now)
+		write := func(opts *backup.BackupOptions, base string) string {
+			t.Helper()
+			var src backup.Source = &linesSource{n: 50, seed: 1}
+			if base != "" {
+				src = baseSource{Source: src, base: base}
+			}
+			man, err := m.Backup(ctx, []backup.Part{{Name: "v", Source: src}}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next(24 * time.Hour)
+			return man.ID
+		}
+		perm := write(&backup.BackupOptions{Permanent: true}, "") // day 0
+		old1 := write(nil, "")                                    // day 1
+		verified := write(nil, "")                                // day 2
+		if _, err := m.Verify(ctx, verified); err != nil {
+			t.Fatal(err)
+		}
+		old2 := write(nil, "")     // day 3
+		full := write(nil, "")     // day 4
+		incr1 := write(nil, full)  // day 5
+		incr2 := write(nil, incr1) // day 6
+		plan, err := m.PlanCleanup(ctx, backup.RetentionPolicy{KeepLast: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKeep := []string{incr2, incr1, full, verified, perm}
+		if got := ids(plan.Keep); !slices.Equal(got, wantKeep) {
+			t.Fatalf("keep %v, want %v (%+v)", got, wantKeep, plan.Keep)
+		}
+		if got := ids(plan.Remove); !slices.Equal(got, []string{old2, old1}) {
+			t.Fatalf("remove %v", got)
+		}
+		deleted, err := m.Cleanup(ctx, plan)
+		if err != nil || !slices.Equal(deleted, []string{old2, old1}) {
+			t.Fatalf("cleanup: %v %v", deleted, err)
+		}
+		list, err := m.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, b := range list {
+			left = append(left, b.ID)
+		}
+		slices.Reverse(left)
+		if !slices.Equal(left, wantKeep) {
+			t.Fatalf("left %v, want %v", left, wantKeep)
+		}
+		for _, n := range sinkObjects(t, sink) {
+			if strings.HasPrefix(n, old1) || strings.HasPrefix(n, old2) {
+				t.Fatalf("object of a removed backup left: %s", n)
+			}
+		}
+		if v, _ := m.Verified(ctx); len(v) != 1 || v[verified].IsZero() {
+			t.Fatalf("verified %v", v)
+		}
+
+		// A plan gone stale: a backup written since builds on one the plan
+		// removes. Cleanup skips it (ErrInUse) and deletes the rest, the
+		// chain newest link first.
+		next(24 * time.Hour)
+		plan, err = m.PlanCleanup(ctx, backup.RetentionPolicy{KeepLast: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The newest (incr2) is kept, and so its bases; verified, perm.
+		if got := ids(plan.Remove); len(got) != 0 {
+			t.Fatalf("remove %v", got)
+		}
+		stale := backup.CleanupPlan{Remove: []backup.PlanEntry{{ID: full, Start: time.Date(2026, 5, 5, 2, 0, 0, 0, time.UTC)},
+			{ID: verified, Start: time.Date(2026, 5, 3, 2, 0, 0, 0, time.UTC)}}}
+		deleted, err = m.Cleanup(ctx, stale)
+		if !errors.Is(err, backup.ErrInUse) || !slices.Equal(deleted, []string{verified}) {
+			t.Fatalf("stale cleanup: %v %v", deleted, err)
+		}
+		// Remove a whole chain, listed oldest first: it still goes.
+		chain := backup.CleanupPlan{Remove: []backup.PlanEntry{{ID: full}, {ID: incr1}, {ID: incr2}}}
+		deleted, err = m.Cleanup(ctx, chain)
+		if err != nil || !slices.Equal(deleted, []string{incr2, incr1, full}) {
+			t.Fatalf("chain cleanup: %v %v", deleted, err)
+		}
+		if list, _ := m.List(ctx); len(list) != 1 || list[0].ID != perm {
+			t.Fatalf("left %v", list)
+		}
+		if _, err := m.Cleanup(ctx, backup.CleanupPlan{Remove: []backup.PlanEntry{{ID: "../x"}}}); !errors.Is(err, backup.ErrInvalid) {
+			t.Fatalf("bad plan: %v", err)
+		}
+		if _, err := m.PlanCleanup(ctx, backup.RetentionPolicy{KeepDaily: -5}); !errors.Is(err, backup.ErrInvalid) {
+			t.Fatalf("bad policy: %v", err)
+		}
+	})
+}

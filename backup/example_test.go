@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -123,4 +124,37 @@ func ExampleManager_Chain() {
 	// Output:
 	// 2 true true
 	// true
+}
+
+// Retention plans first and deletes only what the plan says: here the
+// newest backup is kept by keep-last, the permanent one whatever the
+// rules, and the one in between is removed.
+func ExampleManager_PlanCleanup() {
+	dir, _ := os.MkdirTemp("", "backups-")
+	defer os.RemoveAll(dir)
+	day := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	m, _ := backup.NewLocal(dir, backup.Config{Plaintext: true, Now: func() time.Time { return day }})
+	ctx := context.Background()
+	for _, permanent := range []bool{true, false, false} {
+		_, _ = m.Backup(ctx, []backup.Part{{Name: "notes", Source: textSource{"one\n"}}}, &backup.BackupOptions{Permanent: permanent})
+		day = day.AddDate(0, 0, 1)
+	}
+	plan, err := m.PlanCleanup(ctx, backup.RetentionPolicy{KeepLast: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range plan.Keep {
+		fmt.Println("keep", e.Start.Format("Jan 2"), e.Reason)
+	}
+	for _, e := range plan.Remove {
+		fmt.Println("remove", e.Start.Format("Jan 2"), e.Reason)
+	}
+	deleted, err := m.Cleanup(ctx, plan) // a dry run stops before this
+	fmt.Println(len(deleted), "deleted", err)
+	// Output:
+	// keep Jan 3 last
+	// keep Jan 1 permanent
+	// remove Jan 2 no rule keeps it
+	// 1 deleted <nil>
 }
