@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/HamiGames/lucid-data/backup"
 )
@@ -41,8 +42,9 @@ type Config struct {
 	// "/" when set.
 	Prefix string
 
-	// Client is used as is when set (the escape hatch: any credential
-	// chain, any middleware); the fields below are then ignored.
+	// Client is used when set (the escape hatch: any credential chain,
+	// any middleware; a copy of it when Logger is set too); the fields
+	// below up to PartSize are then ignored.
 	Client *s3.Client
 	// Endpoint of an S3-compatible service ("http://127.0.0.1:7070");
 	// empty for AWS. It must not hold credentials.
@@ -63,11 +65,21 @@ type Config struct {
 	// written: PartSize × (Concurrency + 1).
 	PartSize    int64
 	Concurrency int
+	// LogMode asks the SDK for more lines (aws.LogRetries,
+	// aws.LogResponse, ...), which go to Logger at Debug. The request
+	// and signing modes are refused: they would log the session token and
+	// signed headers.
+	LogMode aws.ClientLogMode
 	// AbortTimeout bounds aborting an upload after a failure, with a
 	// context of its own so that a cancelled backup still aborts (default
 	// 30 s).
 	AbortTimeout time.Duration
-	// Logger (default: discard). Credentials are never logged.
+	// Logger (default: discard) receives the sink's own lines and, for a
+	// client the sink builds, every line of the AWS SDK (smithy-go's
+	// logging.Logger, warnings at Warn, the rest at Debug), and the
+	// transfer manager's failed completions. With Client set too, the
+	// sink uses a copy of that client logging to Logger. Credentials are
+	// never logged.
 	Logger *slog.Logger
 }
 
@@ -89,9 +101,69 @@ type Sink struct {
 
 	mu      sync.Mutex
 	pending []pendingAbort // aborts that failed, retried by the next call
+
+	completeErrs sync.Map // upload ID → error of its CompleteMultipartUpload (see tmClient)
 }
 
 type pendingAbort struct{ key, uploadID string }
+
+// tmClient is the S3 client as the transfer manager sees it. The transfer
+// manager (v0.5.7) reports a failed CompleteMultipartUpload through the
+// standard library's global log.Printf, which a library must not write to
+// and a service cannot route; so a failed completion is kept here, keyed
+// by upload ID, and the transfer manager is told it succeeded. Create
+// then fails the upload with that error, logs it through the sink's
+// Logger and aborts the multipart upload, as the transfer manager would
+// have.
+type tmClient struct {
+	*s3.Client
+	s *Sink
+}
+
+func (c *tmClient) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	out, err := c.Client.CompleteMultipartUpload(ctx, in, opts...)
+	if err != nil && in.UploadId != nil {
+		c.s.completeErrs.Store(*in.UploadId, err)
+		return &s3.CompleteMultipartUploadOutput{Bucket: in.Bucket, Key: in.Key}, nil
+	}
+	return out, err
+}
+
+func (s *Sink) takeCompleteErr(uploadID string) error {
+	if v, ok := s.completeErrs.LoadAndDelete(uploadID); ok {
+		return v.(error)
+	}
+	return nil
+}
+
+// slogLogger routes the AWS SDK's log lines (smithy-go logging.Logger:
+// retries, checksum warnings, whatever ClientLogMode asks for) to the
+// sink's *slog.Logger instead of the SDK's default, which writes to
+// stderr.
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) Logf(c logging.Classification, format string, v ...any) {
+	l.log.Log(context.Background(), sdkLevel(c), "s3sink: aws sdk: "+fmt.Sprintf(format, v...))
+}
+
+// WithContext lets the SDK pass the request's context along.
+func (l slogLogger) WithContext(ctx context.Context) logging.Logger { return ctxLogger{l.log, ctx} }
+
+type ctxLogger struct {
+	log *slog.Logger
+	ctx context.Context
+}
+
+func (l ctxLogger) Logf(c logging.Classification, format string, v ...any) {
+	l.log.Log(l.ctx, sdkLevel(c), "s3sink: aws sdk: "+fmt.Sprintf(format, v...))
+}
+
+func sdkLevel(c logging.Classification) slog.Level {
+	if c == logging.Warn {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
+}
 
 var _ backup.Sink = (*Sink)(nil)
 
@@ -116,8 +188,15 @@ func New(cfg Config) (*Sink, error) {
 	if cfg.Concurrency < 1 {
 		return nil, invalid("concurrency below 1")
 	}
+	if cfg.LogMode&(aws.LogRequest|aws.LogRequestWithBody|aws.LogSigning|aws.LogRequestEventMessage) != 0 {
+		return nil, invalid("log mode: request and signing logs would hold credentials")
+	}
 	if cfg.AbortTimeout == 0 {
 		cfg.AbortTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	c := cfg.Client
 	if c == nil {
@@ -132,7 +211,7 @@ func New(cfg Config) (*Sink, error) {
 		if region == "" {
 			region = "us-east-1"
 		}
-		opts := s3.Options{Region: region, UsePathStyle: cfg.UsePathStyle}
+		opts := s3.Options{Region: region, UsePathStyle: cfg.UsePathStyle, Logger: slogLogger{log}, ClientLogMode: cfg.LogMode}
 		if cfg.Endpoint != "" {
 			opts.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
@@ -143,13 +222,15 @@ func New(cfg Config) (*Sink, error) {
 			opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken)
 		}
 		c = s3.New(opts)
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	} else if cfg.Logger != nil {
+		// The caller's client, with its every option, logging to Logger.
+		c = s3.New(c.Options(), func(o *s3.Options) {
+			o.Logger = slogLogger{log}
+			o.ClientLogMode |= cfg.LogMode
+		})
 	}
 	s := &Sink{c: c, bucket: cfg.Bucket, prefix: cfg.Prefix, abortTO: cfg.AbortTimeout, log: log}
-	s.tm = tm.New(c, func(o *tm.Options) {
+	s.tm = tm.New(&tmClient{Client: c, s: s}, func(o *tm.Options) {
 		o.PartSizeBytes = cfg.PartSize
 		o.MultipartUploadThreshold = cfg.PartSize
 		o.Concurrency = cfg.Concurrency
@@ -285,8 +366,22 @@ func (s *Sink) Create(ctx context.Context, name string) (backup.ObjectWriter, er
 	w := &writer{s: s, ctx: ctx, cancel: cancel, pw: pw, name: name, key: key, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		_, err := s.tm.UploadObject(uctx, &tm.UploadObjectInput{Bucket: &s.bucket, Key: &key, Body: pr,
+		out, err := s.tm.UploadObject(uctx, &tm.UploadObjectInput{Bucket: &s.bucket, Key: &key, Body: pr,
 			IfNoneMatch: aws.String("*"), ContentType: aws.String("application/octet-stream")})
+		if err == nil && out != nil && out.UploadID != nil {
+			// A completion that failed was hidden from the transfer
+			// manager (see tmClient): fail and abort here instead.
+			if cerr := s.takeCompleteErr(*out.UploadID); cerr != nil {
+				s.log.WarnContext(ctx, "s3sink: multipart upload not completed, aborting", "key", key, "err", cerr)
+				if aerr := s.abort(ctx, key, *out.UploadID); aerr != nil {
+					s.mu.Lock()
+					s.pending = append(s.pending, pendingAbort{key: key, uploadID: *out.UploadID})
+					s.mu.Unlock()
+					s.log.WarnContext(ctx, "s3sink: multipart upload not aborted yet, will retry", "key", key, "err", aerr)
+				}
+				err = cerr
+			}
+		}
 		if err != nil {
 			var mu tm.MultipartUploadError
 			if errors.As(err, &mu) {

@@ -8,16 +8,19 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/HamiGames/lucid-data/backup"
@@ -300,5 +303,120 @@ func TestS3SecretsStayOut(t *testing.T) {
 	_, err = s3sink.New(s3sink.Config{Bucket: "b", Endpoint: "http://user:hunter2pass@127.0.0.1:1"})
 	if !errors.Is(err, backup.ErrInvalid) || strings.Contains(err.Error(), "hunter2pass") {
 		t.Fatalf("endpoint with a password: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Every log line of the AWS SDK goes to the sink's *slog.Logger: the
+// client's own (a checksum warning on reading a multipart object) and the
+// transfer manager's failed completion, which it writes with the global
+// log.Printf unless the sink intercepts it. Nothing reaches the global
+// logger, and the failed upload is still aborted.
+func TestSDKLogsThroughSlog(t *testing.T) {
+	ctx := testenv.Context(t)
+	srv := testenv.S3(t)
+	var global syncBuffer
+	log.SetOutput(&global)
+	defer log.SetOutput(os.Stderr)
+	var lines syncBuffer
+	logger := slog.New(slog.NewTextHandler(&lines, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sink := sinkFor(t, srv, logger)
+
+	id := "20260101T000000Z-0123abcd"
+	name := id + "/data.bin"
+	data := make([]byte, 12<<20) // three parts of 5 MiB: a multipart upload
+	rand.Read(data)
+
+	// A failed completion: the key appears (another writer) while the
+	// upload runs, so CompleteMultipartUpload fails its If-None-Match.
+	w, err := sink.Create(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	key := "lucid/" + name
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &srv.Bucket, Key: &key, Body: bytes.NewReader([]byte("other"))}); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Commit()
+	if err == nil {
+		t.Fatal("commit over an object written meanwhile succeeded")
+	}
+	t.Logf("commit: %v", err)
+	if !strings.Contains(lines.String(), "multipart upload not completed") {
+		t.Fatalf("the failed completion is not in the sink's log:\n%s", lines.String())
+	}
+	ups, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &srv.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 0 || sink.PendingAborts() != 0 {
+		t.Fatalf("%d uploads left, %d aborts pending", len(ups.Uploads), sink.PendingAborts())
+	}
+
+	// The SDK's own lines: reading back an object stored without a
+	// checksum (written by a client that sends none), the SDK notes that
+	// it cannot validate the response.
+	name2 := id + "/data2.bin"
+	key2 := "lucid/" + name2
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &srv.Bucket, Key: &key2, Body: bytes.NewReader(data)},
+		func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sink.Open(ctx, name2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, %v", len(got), err)
+	}
+	// The SDK's own lines, asked for by LogMode.
+	var sdkLines syncBuffer
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(hc.CloseIdleConnections)
+	sink2, err := s3sink.New(s3sink.Config{HTTPClient: hc, Bucket: srv.Bucket, Prefix: "lucid/", Endpoint: srv.Endpoint, Region: srv.Region,
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, UsePathStyle: true, LogMode: aws.LogResponse | aws.LogRetries,
+		Logger: slog.New(slog.NewTextHandler(&sdkLines, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sink2.Size(ctx, name2); err != nil || n != int64(len(data)) {
+		t.Fatalf("size %d %v", n, err)
+	}
+	if !strings.Contains(sdkLines.String(), "s3sink: aws sdk: Response") || !strings.Contains(sdkLines.String(), "200 OK") {
+		t.Fatalf("no line of the AWS SDK in the sink's log:\n%s", sdkLines.String())
+	}
+	if strings.Contains(sdkLines.String(), srv.SecretKey) {
+		t.Fatal("the secret key was logged")
+	}
+	for _, mode := range []aws.ClientLogMode{aws.LogRequest, aws.LogSigning, aws.LogRequestWithBody} {
+		if _, err := s3sink.New(s3sink.Config{Bucket: "b", LogMode: mode}); !errors.Is(err, backup.ErrInvalid) {
+			t.Fatalf("log mode %v: %v", mode, err)
+		}
+	}
+	if global.String() != "" {
+		t.Fatalf("the global logger was written to:\n%s", global.String())
 	}
 }
