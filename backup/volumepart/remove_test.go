@@ -53,3 +53,38 @@ func TestRemovePathsStaysInside(t *testing.T) {
 		}
 	}
 }
+
+// makeWritable opens read-only directories of a part's index to their
+// owner (the part's directory entries set their modes back).
+func TestMakeWritable(t *testing.T) {
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "a", "ro")
+	if err := os.MkdirAll(ro, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	ro2 := filepath.Join(dir, "ro2")
+	if err := os.Mkdir(ro2, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("ro2", filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	err := makeWritable(dir, []entry{{path: "a", typ: 'd'}, {path: "a/ro", typ: 'd'}, {path: "l", typ: 'd'}, {path: "gone/x", typ: 'd'}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o755 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	// Named through a symlink: not followed.
+	if fi, err := os.Stat(ro2); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Fatalf("ro2: %v %v", fi.Mode(), err)
+	}
+}

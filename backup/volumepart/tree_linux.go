@@ -602,3 +602,42 @@ func (p passWriter) Write(b []byte) (int, error) {
 	}
 	return p.w.Write(b)
 }
+
+// makeWritable gives the owner write and search permission on each
+// directory of entries that exists under dir, so a later part of a chain
+// can replace and delete in a directory the tree keeps read-only; its
+// entry in the same part sets its mode back once extraction is done.
+// Directories it cannot open are left as they are (extraction then
+// reports what it cannot write).
+func makeWritable(dir string, entries []entry) error {
+	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ENOENT {
+			return nil
+		}
+		return &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	t := &treeWriter{dir: dir, stack: []openDir{{"", root}}}
+	defer t.close()
+	var st unix.Stat_t
+	for i := range entries {
+		e := &entries[i]
+		if e.typ != 'd' {
+			continue
+		}
+		d, name := path.Split(e.path)
+		pfd, err := t.parent(strings.TrimSuffix(d, "/"))
+		if err != nil {
+			continue // not there (yet): extraction makes it
+		}
+		fd, err := unix.Openat(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Fstat(fd, &st) == nil && st.Mode&0o300 != 0o300 {
+			_ = unix.Fchmod(fd, (st.Mode&0o7777)|0o700)
+		}
+		unix.Close(fd)
+	}
+	return nil
+}

@@ -18,3 +18,5 @@ func writeTree(context.Context, string, string, map[string]*entry, io.Writer) (p
 }
 
 func removePaths(string, []string) (int, error) { return 0, errUnsupportedOS() }
+
+func makeWritable(string, []entry) error { return errUnsupportedOS() }

@@ -178,11 +178,11 @@ func (s Source) Describe() backup.SourceInfo {
 		Meta: map[string]string{MetaDir: abs}, Base: s.Base}
 }
 
-// Stream implements backup.Source. It scans the tree (one stat per entry),
-// then, for an incremental part, reads the state at Base from the
-// indexes of Base's chain, and writes the part: memory holds the scan and
-// that state (about 200 bytes per entry plus the names), never file
-// contents beyond a 256 KiB buffer.
+// Stream implements backup.Source. For an incremental part it first reads
+// the state at Base from the indexes of Base's chain; then it scans the
+// tree (one stat per entry) and writes the part: memory holds the scan and
+// that state, and the encoded index (a few hundred bytes per entry, plus
+// its name), never file contents beyond a 256 KiB buffer.
 func (s Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 	if s.Dir == "" {
 		return backup.Stats{}, &backup.Error{Op: "volume part", Kind: backup.ErrInvalid, Msg: "empty directory"}
@@ -441,6 +441,11 @@ func (r Restorer) Restore(ctx context.Context, p backup.PartManifest, rd io.Read
 	}
 	if x.base != p.Base {
 		return backup.Stats{}, corrupt(fmt.Errorf("volumepart: the index names base %q, the manifest %q", x.base, p.Base))
+	}
+	if r.link && os.Geteuid() != 0 {
+		if err := makeWritable(dir, x.entries); err != nil {
+			return backup.Stats{}, err
+		}
 	}
 	if len(deleted) > 0 {
 		if _, err := removePaths(dir, deleted); err != nil {
