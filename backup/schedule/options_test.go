@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/schedule"
 	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/errkind"
@@ -169,5 +170,61 @@ func TestLongRun(t *testing.T) {
 	noErr(t, err)
 	if man.Labels[schedule.LabelTick] != tickN(1).Format(time.RFC3339) || man.Size() != r.Bytes {
 		t.Fatalf("manifest labels %v size %d, run %+v", man.Labels, man.Size(), r)
+	}
+}
+
+// TestRunNowBusy: RunNow waits at most LockWait for a job's lock held
+// elsewhere, then fails with ErrBusy (kind Aborted) and runs nothing.
+func TestRunNowBusy(t *testing.T) {
+	t.Parallel()
+	ctx := testenv.Context(t)
+	l := redisLocker(t, testenv.Namespace(t))
+	m := localManager(t, t.TempDir())
+	s, err := schedule.New(m, l, schedule.Options{LockWait: 300 * time.Millisecond})
+	noErr(t, err)
+	defer s.Close()
+	noErr(t, s.Add(schedule.Job{Name: "busy", Schedule: "@daily", Parts: parts(source{data: []byte("x")})}))
+	held, err := l.Obtain(ctx, "backup-schedule.busy", cache.LockOptions{TTL: time.Minute})
+	noErr(t, err)
+	if _, err := s.RunNow(ctx, "busy"); !errors.Is(err, schedule.ErrBusy) || errkind.Of(err) != errkind.Aborted {
+		t.Fatalf("RunNow while held: %v", err)
+	}
+	noErr(t, held.Release(ctx))
+	r, err := s.RunNow(ctx, "busy")
+	noErr(t, err)
+	if !r.Manual || r.Status != schedule.StatusOK || r.Fence <= held.Fence() {
+		t.Fatalf("run %+v after fence %d", r, held.Fence())
+	}
+	mans, err := m.List(ctx)
+	noErr(t, err)
+	if len(mans) != 1 || mans[0].Labels[schedule.LabelManual] != "true" {
+		t.Fatalf("manifests %+v", mans)
+	}
+}
+
+// TestRunFails: a job whose Parts fails is recorded as failed with the
+// error, which RunNow returns with its cause kept; no backup is written.
+func TestRunFails(t *testing.T) {
+	t.Parallel()
+	ctx := testenv.Context(t)
+	m := localManager(t, t.TempDir())
+	l, err := cache.NewMemory().Locker(cache.LockerOptions{})
+	noErr(t, err)
+	s, err := schedule.New(m, l, schedule.Options{})
+	noErr(t, err)
+	defer s.Close()
+	boom := errors.New("source down")
+	noErr(t, s.Add(schedule.Job{Name: "fails", Schedule: "@daily", Parts: func(context.Context, time.Time) ([]backup.Part, error) { return nil, boom }}))
+	r, err := s.RunNow(ctx, "fails")
+	if !errors.Is(err, boom) || r == nil || r.Status != schedule.StatusFailed || !strings.Contains(r.Error, "source down") {
+		t.Fatalf("RunNow: %+v, %v", r, err)
+	}
+	last, err := s.Last(ctx, "fails")
+	noErr(t, err)
+	if last.Status != schedule.StatusFailed || last.Backup != "" || last.Error != r.Error {
+		t.Fatalf("record %+v", last)
+	}
+	if mans, err := m.List(ctx); err != nil || len(mans) != 0 {
+		t.Fatalf("manifests %v, %v", mans, err)
 	}
 }

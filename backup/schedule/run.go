@@ -169,3 +169,23 @@ func (s *Scheduler) Last(ctx context.Context, job string) (*Run, error) {
 	}
 	return &run, nil
 }
+
+// FromManifest reads the schedule's labels of a backup: its job, tick and
+// fencing token (ok false when m was not written by a scheduled run).
+// Among backups of one job and tick — two can exist only after the window
+// the package doc describes — the one with the higher token is the newer
+// holder's.
+func FromManifest(m *backup.Manifest) (job string, tick time.Time, fence int64, ok bool) {
+	if m == nil || m.Labels[LabelJob] == "" {
+		return "", time.Time{}, 0, false
+	}
+	tick, err := time.Parse(time.RFC3339, m.Labels[LabelTick])
+	if err != nil {
+		return "", time.Time{}, 0, false
+	}
+	fence, err = strconv.ParseInt(m.Labels[LabelFence], 10, 64)
+	if err != nil {
+		return "", time.Time{}, 0, false
+	}
+	return m.Labels[LabelJob], tick, fence, true
+}

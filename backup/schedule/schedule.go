@@ -418,7 +418,7 @@ func (s *Scheduler) tick(ctx context.Context, j *job, t time.Time) {
 	if late || ctx.Err() != nil { // closed meanwhile: start nothing new
 		return
 	}
-	run := s.execute(s.runCtx, j, t, lk, false)
+	run, _ := s.execute(s.runCtx, j, t, lk, false)
 	s.put(j, run)
 }
 
@@ -497,8 +497,13 @@ func (s *Scheduler) obtain(ctx context.Context, j *job) (cache.Lock, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if errors.Is(err, cache.ErrLockNotObtained) || lctx.Err() != nil {
+	if errors.Is(err, cache.ErrLockNotObtained) {
 		return nil, fmt.Errorf("schedule: job %q: %w: %w", j.Name, ErrBusy, err)
+	}
+	if lctx.Err() != nil {
+		// Our own wait ran out, not the caller's deadline: the cause is
+		// left out so that the error is of ErrBusy's kind only.
+		return nil, fmt.Errorf("schedule: job %q: %w (lock held for the %v waited)", j.Name, ErrBusy, s.o.LockWait)
 	}
 	return nil, fmt.Errorf("schedule: job %q: lock: %w", j.Name, err)
 }
@@ -514,7 +519,8 @@ func (s *Scheduler) release(lk cache.Lock, j *job) {
 func (s *Scheduler) lockName(job string) string { return s.o.LockPrefix + "." + job }
 
 // execute runs the backup of tick t under lk; stopCtx ending cancels it.
-func (s *Scheduler) execute(stopCtx context.Context, j *job, t time.Time, lk cache.Lock, manual bool) Run {
+// The error is the run's, also recorded in Run.Error.
+func (s *Scheduler) execute(stopCtx context.Context, j *job, t time.Time, lk cache.Lock, manual bool) (Run, error) {
 	run := Run{Job: j.Name, Tick: t.UTC(), Start: s.clock.Now().UTC(), Fence: lk.Fence(), Host: s.o.Host, Manual: manual}
 	s.log.Info("schedule: run started", "job", j.Name, "tick", run.Tick, "fence", run.Fence, "manual", manual)
 	// The run lives as long as the lease (the watchdog cancels the lock's
@@ -561,7 +567,7 @@ func (s *Scheduler) execute(stopCtx context.Context, j *job, t time.Time, lk cac
 		return nil
 	}()
 	if err != nil && !errors.Is(err, ErrLockLost) && !errors.Is(err, ErrFenced) && lk.Context().Err() != nil {
-		err = fmt.Errorf("schedule: job %q: %w: %w (%w)", j.Name, ErrLockLost, context.Cause(lk.Context()), err)
+		err = fmt.Errorf("schedule: job %q: %w: %w (the backup: %v)", j.Name, ErrLockLost, context.Cause(lk.Context()), err)
 	}
 	run.End = s.clock.Now().UTC()
 	if err != nil {
@@ -572,7 +578,7 @@ func (s *Scheduler) execute(stopCtx context.Context, j *job, t time.Time, lk cac
 		s.log.Info("schedule: run done", "job", j.Name, "tick", run.Tick, "backup", run.Backup, "bytes", run.Bytes,
 			"duration", run.End.Sub(run.Start))
 	}
-	return run
+	return run, err
 }
 
 // checkFence is the scheduler's BeforeCommit: the lease must still be this
@@ -634,12 +640,9 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (*Run, error) {
 	}
 	defer s.release(lk, j)
 	tick := s.clock.Now().UTC()
-	run := s.execute(ctx, j, tick, lk, true)
+	run, err := s.execute(ctx, j, tick, lk, true)
 	s.put(j, run)
-	if run.Status != StatusOK {
-		return &run, errors.New(run.Error)
-	}
-	return &run, nil
+	return &run, err
 }
 
 // Jobs returns the names of the jobs added, sorted.

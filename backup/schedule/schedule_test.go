@@ -88,11 +88,11 @@ func testRace(t *testing.T, newManager func() *backup.Manager) {
 	}
 	mans, err := newManager().List(ctx)
 	noErr(t, err)
-	seen := map[string]bool{}
+	seen := map[time.Time]bool{}
 	for _, m := range mans {
-		tick := m.Labels[schedule.LabelTick]
-		if m.Labels[schedule.LabelJob] != "race" || seen[tick] {
-			t.Errorf("manifest %s labels %v (duplicate tick %v)", m.ID, m.Labels, seen[tick])
+		job, tick, fence, ok := schedule.FromManifest(m)
+		if !ok || job != "race" || seen[tick] || len(byTick[tick]) != 1 || byTick[tick][0].Fence != fence || byTick[tick][0].Backup != m.ID {
+			t.Errorf("manifest %s labels %v (duplicate tick %v, records %+v)", m.ID, m.Labels, seen[tick], byTick[tick])
 		}
 		seen[tick] = true
 	}
