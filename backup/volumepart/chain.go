@@ -248,8 +248,9 @@ func loadState(ctx context.Context, m *backup.Manager, id, part string) (map[str
 // and entries over it. r is a Restorer or a VolumeRestorer; its Overwrite
 // applies to the first part (the later ones write over it by design), and
 // a Restorer without Dir restores into the directory id's part was taken
-// from. A VolumeRestorer swaps the first part in (see VolumeRestorer) and
-// applies the others in place. A failure leaves the parts before the
+// from. A VolumeRestorer swaps the first part in (see VolumeRestorer,
+// within the volume's quota) and applies the others in place, with no
+// quota cap (the volume's monitor still sees them). A failure leaves the parts before the
 // failing one applied; the error names the backup that failed. The Stats
 // returned add up those of every part.
 func RestoreChain(ctx context.Context, m *backup.Manager, id, part string, r backup.Restorer) (backup.Stats, error) {

@@ -53,7 +53,7 @@
 //
 //	age -d -i key.txt volume-data.tar.zst.age | zstd -d > part.tar
 //	tar -xOf part.tar .lucid-volume-part.deleted | (cd /restore && xargs -0 -r rm -rf --)
-//	tar -xf part.tar -C /restore --exclude='.lucid-volume-part.*'
+//	tar -xf part.tar -C /restore --anchored --exclude='.lucid-volume-part.*'
 //	tar -xOf part.tar .lucid-volume-part.sums | (cd /restore && sha256sum --quiet -c)   # optional, for the files this part stored
 //
 // A self-contained part restores with the last two steps alone.
