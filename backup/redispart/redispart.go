@@ -507,9 +507,15 @@ func open(r io.Reader, capture bool) (*rdbFile, func(), error) {
 // a scratch server.
 type Restorer struct {
 	// Client is the target: a single node (its selected database; the
-	// file's SELECTDB numbers are ignored) or a Cluster, which routes
-	// each key to its slot's master.
+	// file's SELECTDB numbers are ignored, see DBs) or a Cluster, which
+	// routes each key to its slot's master.
 	Client redis.UniversalClient
+	// DBs, when not empty, restores only the keys the file holds in these
+	// databases (its SELECTDB numbers). A server's dump.rdb holds every
+	// database, and without DBs their keys all land in the target's one
+	// database, where a name used in two of them is written twice and the
+	// last one wins. This package's parts hold database 0 only.
+	DBs []int
 	// Prefix restores only the keys that start with it (default: all).
 	Prefix string
 	// Rename, when set, replaces Prefix at the start of each restored key
@@ -543,13 +549,26 @@ func (r Restorer) included(key string) bool {
 	return false
 }
 
+// inDBs reports whether DBs selects the file's database db.
+func (r Restorer) inDBs(db uint64) bool {
+	if len(r.DBs) == 0 {
+		return true
+	}
+	for _, d := range r.DBs {
+		if d >= 0 && uint64(d) == db {
+			return true
+		}
+	}
+	return false
+}
+
 // RestoreStats is what RestoreRDB read and wrote.
 type RestoreStats struct {
 	// File counts the keys of the file as Count does (every key, by
 	// type, and "expires"), what a part's manifest records.
 	File backup.Stats
 	// Restored is the keys written, Expired those skipped because their
-	// expiry had passed, Filtered those Prefix or Include left out.
+	// expiry had passed, Filtered those Prefix, Include or DBs left out.
 	Restored, Expired, Filtered int64
 }
 
@@ -632,7 +651,7 @@ func (r Restorer) RestoreRDB(ctx context.Context, in io.Reader) (RestoreStats, e
 			st.Counts["expires"]++
 		}
 		name := string(k.Key)
-		if !strings.HasPrefix(name, r.Prefix) || !r.included(name) {
+		if !strings.HasPrefix(name, r.Prefix) || !r.included(name) || !r.inDBs(k.DB) {
 			rs.Filtered++
 			continue
 		}
