@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults used for zero Config fields.
@@ -107,6 +108,14 @@ type Config struct {
 
 	// Logger receives connection and schema events. Nil discards them.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces every command the driver sends
+	// (through its event.CommandMonitor) as a client span named
+	// "<command> <collection>" with db.system=mongodb, db.name,
+	// db.operation, db.mongodb.collection, server.address and server.port;
+	// a failure carries the SDK's error kind (lucid.error.kind, error.type,
+	// the status description). Documents, filters, replies and server
+	// messages are never recorded. Nil: no monitor, no cost.
+	TracerProvider trace.TracerProvider
 }
 
 func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
@@ -197,6 +206,9 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 	}
 	if cfg.Direct {
 		o.SetDirect(true)
+	}
+	if cfg.TracerProvider != nil {
+		o.SetMonitor(newCommandTracer(d, cfg.TracerProvider).monitor())
 	}
 	if err := o.Validate(); err != nil {
 		return nil, "", &Error{Kind: ErrInvalid, Op: "connect", Err: d.redactErr(err)}
