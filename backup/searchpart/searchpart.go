@@ -25,8 +25,10 @@
 // A document written with a custom routing value keeps it: its action line
 // carries "routing" (format version 2; version 1 parts, which have none, are
 // read as before), so curl and Restorer put it on the same shard again.
-// Documents of an index whose _source is disabled cannot be kept: such an
-// index fails the backup.
+// Documents of an index whose _source is disabled cannot be kept, nor whole
+// documents where the mapping's _source includes or excludes fields: such
+// an index fails the backup (ErrUnsupported naming it) rather than giving a
+// part that restores documents without those fields.
 //
 // # Restoring with standard tools
 //
@@ -271,12 +273,30 @@ func getIndices(ctx context.Context, c *search.Client, patterns []string) (map[s
 		}
 		return nil, &backup.Error{Op: "search part", Kind: kind, Msg: "get indices", Err: err}
 	}
-	for name := range defs {
+	for name, def := range defs {
 		if err := lucidkeys.ValidateIndexName(name); err != nil {
 			return nil, &backup.Error{Op: "search part", Kind: backup.ErrUnsupported, Msg: "index name the SDK cannot address", Err: err}
 		}
+		if field := filteredSource(def.Mappings); field != "" {
+			return nil, &backup.Error{Op: "search part", Kind: backup.ErrUnsupported,
+				Msg: "index " + name + ": its mapping's _source." + field + " keeps parts of each document out of _source, so they cannot be backed up"}
+		}
 	}
 	return defs, nil
+}
+
+// filteredSource returns "includes" or "excludes" when the mapping stores
+// only part of each document in _source, else "". Such documents come back
+// without the filtered fields, and a restore from them would silently lose
+// data, so their indices fail the backup instead.
+func filteredSource(mappings map[string]any) string {
+	src, _ := mappings["_source"].(map[string]any)
+	for _, k := range []string{"includes", "excludes"} {
+		if l, ok := src[k].([]any); ok && len(l) > 0 {
+			return k
+		}
+	}
+	return ""
 }
 
 // classify maps an engine's failure (its status, error type and whole

@@ -629,3 +629,32 @@ func TestSearchSelectiveRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An index whose mapping keeps fields out of _source (includes or
+// excludes) fails the backup with ErrUnsupported naming it: its documents
+// would come back without those fields. No manifest is written.
+func TestSearchFilteredSourceRefused(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, search.Config{})
+	for _, field := range []string{"excludes", "includes"} {
+		name := e.prefix + "filtered-" + field
+		list := []any{"secret"}
+		if field == "includes" {
+			list = []any{"public"}
+		}
+		if err := e.c.CreateIndex(ctx, name, search.IndexSpec{Mappings: map[string]any{"_source": map[string]any{field: list}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.c.Index(ctx, name, "1", map[string]any{"public": "p", "secret": "s"}, &search.WriteOptions{Refresh: search.RefreshTrue}); err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, backup.None, true)
+		_, err := m.Backup(ctx, []backup.Part{searchpart.Part("search", e.c, name)}, nil)
+		if !errors.Is(err, backup.ErrUnsupported) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "_source."+field) {
+			t.Fatalf("%s: backup: %v", field, err)
+		}
+		if l, err := m.List(ctx); err != nil || len(l) != 0 {
+			t.Fatalf("%s: listed %v %v", field, l, err)
+		}
+	}
+}
