@@ -67,7 +67,8 @@
 //
 // The remaining window: between BeforeCommit's checks and the manifest's
 // single write, the runner could stall again for longer than the TTL it
-// just renewed, while another host takes the lock and runs the next tick.
+// just renewed, while another host takes the lock and runs the job (its
+// next tick, or the same one if that is still within Jitter plus Grace).
 // Both manifests then exist. This is safe: objects are written once and
 // backup IDs are unique, so neither backup overwrites or corrupts the
 // other — each is a complete, consistent backup of its own time — and the

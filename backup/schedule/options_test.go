@@ -5,6 +5,7 @@ package schedule_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,41 @@ func TestRunFails(t *testing.T) {
 	}
 	if mans, err := m.List(ctx); err != nil || len(mans) != 0 {
 		t.Fatalf("manifests %v, %v", mans, err)
+	}
+}
+
+// TestMaxMissed: past MaxMissed missed ticks the newest are recorded and
+// the log line counts them all, naming the first.
+func TestMaxMissed(t *testing.T) {
+	t.Parallel()
+	ctx := testenv.Context(t)
+	dir := t.TempDir()
+	clk := newFakeClock(t0)
+	l, err := cache.NewMemory().Locker(cache.LockerOptions{})
+	noErr(t, err)
+	var logs syncBuffer
+	opts := schedule.Options{Clock: clk, Grace: 100 * time.Millisecond, MaxMissed: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	job := schedule.Job{Name: "cap", Schedule: "@every 1s", Parts: parts(source{data: []byte("x")})}
+	a, err := schedule.New(localManager(t, dir), l, opts)
+	noErr(t, err)
+	noErr(t, a.Add(job))
+	noErr(t, a.Start())
+	clk.AdvanceWhen(t, 1, 600*time.Millisecond) // tick 1 at 1.1 s
+	waitFor(t, "tick 1", func() bool { return lastTick(ctx, a, "cap").Equal(tickN(1)) })
+	noErr(t, a.Close())
+	clk.Advance(5200 * time.Millisecond) // 6.3 s: ticks 2 to 6 missed, past their grace
+	b, err := schedule.New(localManager(t, dir), l, opts)
+	noErr(t, err)
+	noErr(t, b.Add(job))
+	noErr(t, b.Start())
+	defer b.Close()
+	waitFor(t, "the missed records", func() bool { return lastTick(ctx, b, "cap").Equal(tickN(6)) })
+	runs, err := b.Runs(ctx, "cap")
+	noErr(t, err)
+	if len(runs) != 3 || runs[1].Tick != tickN(5) || runs[1].Status != schedule.StatusMissed || runs[2].Tick != tickN(6) {
+		t.Fatalf("records %+v", runs)
+	}
+	if out := logs.String(); !strings.Contains(out, "count=5") || !strings.Contains(out, "recorded=2") || !strings.Contains(out, "first="+tickN(2).Format("2006-01-02T15:04:05")) {
+		t.Fatalf("log:\n%s", out)
 	}
 }

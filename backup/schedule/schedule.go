@@ -428,7 +428,9 @@ func (s *Scheduler) tick(ctx context.Context, j *job, t time.Time) {
 func (s *Scheduler) checkMissed(ctx context.Context, j *job) {
 	recs, err := s.records(ctx, j.Name)
 	if err != nil {
-		s.log.Error("schedule: cannot read run records", "job", j.Name, "err", err)
+		if ctx.Err() == nil {
+			s.log.Error("schedule: cannot read run records", "job", j.Name, "err", err)
+		}
 		return
 	}
 	last, ok := lastScheduled(recs)
@@ -445,7 +447,9 @@ func (s *Scheduler) checkMissed(ctx context.Context, j *job) {
 	}
 	defer s.release(lk, j)
 	if recs, err = s.records(ctx, j.Name); err != nil {
-		s.log.Error("schedule: cannot read run records", "job", j.Name, "err", err)
+		if ctx.Err() == nil {
+			s.log.Error("schedule: cannot read run records", "job", j.Name, "err", err)
+		}
 		return
 	}
 	last, _ = lastScheduled(recs)
@@ -456,8 +460,12 @@ func (s *Scheduler) checkMissed(ctx context.Context, j *job) {
 // newest MaxMissed of them, all counted in one log line.
 func (s *Scheduler) reportMissed(ctx context.Context, j *job, after, before time.Time, fence int64) {
 	var ticks []time.Time
+	var first time.Time
 	total := 0
 	for t := j.sched.Next(after.In(s.o.Location)); !t.IsZero() && t.Before(before) && total < maxScan; t = j.sched.Next(t) {
+		if total == 0 {
+			first = t
+		}
 		total++
 		ticks = append(ticks, t)
 		if len(ticks) > s.o.MaxMissed {
@@ -470,7 +478,7 @@ func (s *Scheduler) reportMissed(ctx context.Context, j *job, after, before time
 	// Past maxScan ticks the count is a lower bound and the next check
 	// goes on from the last tick recorded.
 	s.log.Warn("schedule: missed ticks", "job", j.Name, "count", total, "capped", total == maxScan,
-		"first", ticks[0], "last", ticks[len(ticks)-1], "recorded", len(ticks))
+		"first", first, "last", ticks[len(ticks)-1], "recorded", len(ticks))
 	now := s.clock.Now().UTC()
 	for _, t := range ticks {
 		r := Run{Job: j.Name, Tick: t.UTC(), Status: StatusMissed, End: now, Fence: fence, Host: s.o.Host,
