@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -115,6 +116,16 @@ type Config struct {
 	// text and credentials are never recorded. Nil: no tracing hook at all,
 	// so no cost.
 	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, measures the client: go-redis's redisotel
+	// pool and latency instruments (db.client.connections.usage, .idle.max,
+	// .idle.min, .max, .waits, .waits_duration, .timeouts, .hits, .misses,
+	// .create_time, .use_time; pool.name is the first address), and the
+	// SDK's own counters: lucid.redis.command.errors (by db.operation and
+	// lucid.error.kind), lucid.cache.limiter.decisions (by decision and
+	// source) for Limiters, lucid.cache.lock.obtains (by result),
+	// lucid.cache.lock.contended and lucid.cache.lock.losses (by cause) for
+	// Lockers this Client hands out. Nil: no hook, no instrument.
+	MeterProvider metric.MeterProvider
 }
 
 // SDK defaults (see Config).
@@ -140,6 +151,7 @@ type Client struct {
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: ends subscriptions
 	route  *logRoute     // where go-redis's lines for this client go
+	m      *meters       // nil without Config.MeterProvider
 }
 
 // knobs points at the fields of one go-redis options struct that Config
@@ -289,17 +301,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	route := &logRoute{log: logger(cfg.Logger), secrets: []string{*k.password, cfg.SentinelPassword}}
 	hookDials(rdb, route)
-	if cfg.TracerProvider != nil {
-		if err := instrumentTracing(rdb, cfg.TracerProvider); err != nil {
-			_ = rdb.Close()
-			return nil, err
-		}
-	}
 	c := newClient(rdb, route)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		c.closeRoute()
+	m, err := instrument(rdb, cfg, c.done)
+	if err == nil {
+		c.m = m
+		err = wrapErr(ctx, "connect", rdb.Ping(ctx).Err())
+	}
+	if err != nil {
+		_ = c.Close()
 		_ = rdb.Close()
-		return nil, wrapErr(ctx, "connect", err)
+		return nil, err
 	}
 	c.owned, c.bound = true, k.bound()
 	return c, nil
@@ -397,6 +408,7 @@ func (c *Client) Locker(opts LockerOptions) (Locker, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.m = c.m
 	return r, nil
 }
 
@@ -419,6 +431,7 @@ func (c *Client) Limiter(opts LimiterOptions) (Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.m = c.m
 	return r, nil
 }
 

@@ -299,6 +299,7 @@ return {allowed, total, retry, reset, now}
 type RedisLimiter struct {
 	rdb redis.UniversalClient
 	*limiterCore
+	m *meters // set by Client.Limiter
 }
 
 var _ Limiter = (*RedisLimiter)(nil)
@@ -336,6 +337,12 @@ func (l *RedisLimiter) Allow(ctx context.Context, key string, limit int64, windo
 
 // AllowN implements Limiter.
 func (l *RedisLimiter) AllowN(ctx context.Context, key string, limit int64, window time.Duration, n int64) (Result, error) {
+	r, err := l.allowN(ctx, key, limit, window, n)
+	l.m.decision(ctx, r, err)
+	return r, err
+}
+
+func (l *RedisLimiter) allowN(ctx context.Context, key string, limit int64, window time.Duration, n int64) (Result, error) {
 	k, prec, err := l.check(key, limit, window, n)
 	if err != nil {
 		return Result{Limit: limit}, err

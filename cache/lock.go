@@ -225,6 +225,7 @@ type RedisLocker struct {
 	entity string
 	log    *slog.Logger
 	drift  drift
+	m      *meters // set by Client.Locker
 }
 
 var _ Locker = (*RedisLocker)(nil)
@@ -267,6 +268,12 @@ func newToken() string {
 
 // Obtain implements Locker.
 func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions) (Lock, error) {
+	lk, err := l.obtain(ctx, name, opts)
+	l.m.obtained(ctx, err)
+	return lk, err
+}
+
+func (l *RedisLocker) obtain(ctx context.Context, name string, opts LockOptions) (Lock, error) {
 	key, fence, err := l.Keys(name)
 	if err != nil {
 		return nil, err
@@ -283,8 +290,15 @@ func (l *RedisLocker) Obtain(ctx context.Context, name string, opts LockOptions)
 			return nil, wrapErr(ctx, "lock obtain", err)
 		}
 		if n > 0 {
-			return newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, l.drift, &redisLockOps{l: l, key: key, token: token}), nil
+			s := newLockState(name, n, ttl, start, opts.NoWatchdog, l.log, l.drift, &redisLockOps{l: l, key: key, token: token})
+			if l.m != nil {
+				s.mu.Lock()
+				s.onLost = l.m.lost
+				s.mu.Unlock()
+			}
+			return s, nil
 		}
+		l.m.contended(ctx)
 		if err := waitRetry(ctx, name, opts, attempt); err != nil {
 			return nil, err
 		}
@@ -344,7 +358,8 @@ type lockState struct {
 	timer    *time.Timer // fires a drift margin before the local lease end
 	watch    *time.Timer // next watchdog refresh; nil without a watchdog
 	released bool
-	until    time.Time // local end of the lease less the drift margin
+	until    time.Time   // local end of the lease less the drift margin
+	onLost   func(error) // counts a lost lease (Config.MeterProvider); may be nil
 }
 
 // lockCtx is the Context a Lock hands out. Its timer may fire late on a
@@ -392,6 +407,9 @@ func (s *lockState) lost(cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.released {
+		if s.onLost != nil && s.ctx.Err() == nil {
+			s.onLost(cause)
+		}
 		s.cancel(cause)
 	}
 }
