@@ -11,11 +11,17 @@
 // with the CRC-64/ECMA of its documents, as mongodump writes it.
 //
 // Restorer reads this package's parts and what mongodump writes
-// (`mongodump --archive`, plain or --gzip): collections created with their
-// options, documents inserted in unordered batches bounded by count and
-// bytes, indexes recreated, drop-or-merge, namespaces renamed (lucid.users
-// → scratch.users). Checker parses a part for backup.Manager.Verify:
-// structure, CRCs, document counts by namespace.
+// (`mongodump --archive`, plain or --gzip, its collections interleaved or
+// not, and `mongodump --out DIR` directories): collections created with
+// their options, documents inserted in unordered batches bounded by count
+// and bytes by a few workers while the archive is read on, indexes
+// recreated after the data, drop-or-merge, a selection of databases and
+// collections (Include, Exclude) restored into the original place or
+// renamed (lucid.users → scratch.users). Lucid collections restored into
+// a mongostore.DB's database get mongostore's registry validator and
+// indexes (EnsureSchemaWith) instead of the archive's: see Restorer.
+// Checker parses a part for backup.Manager.Verify: structure, CRCs,
+// document counts by namespace.
 //
 // Against FerretDB v1 (the test server): it refuses arrays directly inside
 // arrays, TTL indexes (expireAfterSeconds) and decimal128, minKey, maxKey,

@@ -72,19 +72,25 @@ func (r Restorer) RestoreDumpDir(ctx context.Context, dir string) (backup.Stats,
 	if err := r.checkIncluded(all); err != nil {
 		return st, err
 	}
-	var lucid []lucidColl
+	var done []restored
+	ins := newInserter(ctx, r.Workers, res)
+	defer ins.wait()
+	ictx := ins.ctx // cancelled when an insert fails: the read stops
 	for _, ns := range all {
 		if !r.included(ns[0], ns[1]) {
 			continue
 		}
-		n, err := r.restoreDumpFile(ctx, filepath.Join(dir, ns[0]), ns[0], ns[1], res, &lucid)
+		n, err := r.restoreDumpFile(ictx, ins, filepath.Join(dir, ns[0]), ns[0], ns[1], &done)
 		st.Records += n
 		st.Counts[ns[0]+"."+ns[1]] = n
 		if err != nil {
+			if ierr := ins.wait(); ierr != nil {
+				return st, ierr
+			}
 			return st, err
 		}
 	}
-	return st, r.ensure(ctx, lucid, res)
+	return st, r.complete(ctx, ins, done, res)
 }
 
 // openMaybeGzip opens base+".gz" (gunzipped) or base; nil, nil when
@@ -114,7 +120,7 @@ type readCloser struct {
 	io.Closer
 }
 
-func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, res *Result, lucid *[]lucidColl) (int64, error) {
+func (r Restorer) restoreDumpFile(ctx context.Context, ins *inserter, dbDir, db, coll string, done *[]restored) (int64, error) {
 	var meta Metadata
 	mf, err := openMaybeGzip(filepath.Join(dbDir, coll+".metadata.json"))
 	if err != nil {
@@ -135,7 +141,7 @@ func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, r
 		return 0, err
 	}
 	defer f.Close()
-	b, err := r.open(ctx, db, coll, meta)
+	b, err := r.open(ctx, ins, db, coll, meta)
 	if err != nil {
 		return 0, err
 	}
@@ -156,9 +162,9 @@ func (r Restorer) restoreDumpFile(ctx context.Context, dbDir, db, coll string, r
 			return n, fmt.Errorf("mongopart: %s: %w", filepath.Join(dbDir, coll+".bson"), err)
 		}
 		n++
-		if err := b.add(ctx, doc, res); err != nil {
+		if err := b.add(doc); err != nil {
 			return n, err
 		}
 	}
-	return n, r.finish(ctx, b, meta.Indexes, res, lucid)
+	return n, b.finish(meta.Indexes, done)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/mongopart"
+	"github.com/HamiGames/lucid-data/mongostore"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
@@ -34,4 +35,33 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(st.Records, "documents restored")
+}
+
+// Restore two collections of a backup into a scratch database that has
+// Lucid's schema: the registry's validators and indexes, not the
+// archive's, as a service's EnsureSchema would leave them.
+func ExampleRestorer_lucid() {
+	ctx := context.Background()
+	var m *backup.Manager // backup.NewLocal or an S3 target
+	var id string         // a backup's ID, from m.List
+	if m == nil {
+		return // the example needs a target and a server
+	}
+	scratch, err := mongostore.Connect(ctx, mongostore.Config{URI: "mongodb://127.0.0.1:27017/", Database: "scratch"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer scratch.Close(ctx)
+	var res mongopart.Result
+	r := mongopart.Restorer{
+		Lucid:   scratch,
+		Include: []string{"lucid.users", "lucid.sessions"},
+		Rename:  map[string]string{"lucid": "scratch"},
+		Drop:    true,
+		Result:  &res,
+	}
+	if _, err := m.Restore(ctx, id, "mongodb", r); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Inserted, "documents,", res.Schema.Count(mongostore.ActionCreated), "schema items created")
 }

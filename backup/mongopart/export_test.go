@@ -56,3 +56,23 @@ func RewriteArchive(b []byte, edit func(db, coll string, m *Metadata)) ([]byte, 
 	}
 	return out.Bytes(), nil
 }
+
+// OneNamespaceArchive returns a plain archive of one namespace db.coll holding
+// docs, for documents a server cannot produce.
+func OneNamespaceArchive(db, coll string, docs []bson.Raw) ([]byte, error) {
+	var out bytes.Buffer
+	aw, err := newArchiveWriter(&out, Header{ConcurrentCollections: 1, Version: ArchiveVersion, ToolVersion: ToolVersion},
+		[]CollectionMetadata{{DB: db, Collection: coll, Type: "collection"}})
+	if err == nil {
+		err = aw.begin(db, coll)
+	}
+	for _, d := range docs {
+		if err == nil {
+			err = aw.write(d)
+		}
+	}
+	if err == nil {
+		err = aw.end(db, coll)
+	}
+	return out.Bytes(), err
+}

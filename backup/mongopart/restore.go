@@ -15,7 +15,6 @@ import (
 	"github.com/HamiGames/lucid-data/mongostore"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Default batch bounds of the Restorer's inserts.
@@ -102,8 +101,10 @@ type Restorer struct {
 	// collection's name); the collection's key wins.
 	Rename map[string]string
 	// Drop drops each target collection before restoring it. Without it
-	// documents are merged into what is there: those whose _id exists
-	// already are left as they are (counted in Result.Duplicates).
+	// documents are merged into what is there: those a unique index
+	// refuses (their _id, or another unique key, exists already) are left
+	// out and counted in Result.Duplicates, as mongorestore goes on past
+	// duplicate keys.
 	// Collections the restore does not select are never touched.
 	Drop bool
 	// NoIndexes skips creating the archive's indexes (the registry's
@@ -121,6 +122,12 @@ type Restorer struct {
 	// BatchDocs and BatchBytes bound one InsertMany (defaults
 	// DefaultBatchDocs, DefaultBatchBytes).
 	BatchDocs, BatchBytes int
+	// Workers is how many InsertMany calls run at once while the archive
+	// is read on (0: DefaultWorkers). Memory holds at most Workers+1
+	// batches: Workers × BatchBytes in flight, one being filled. Inserts
+	// are unordered, so batches of one collection may land in any order;
+	// indexes are created once every document is in.
+	Workers int
 	// Result, when not nil, receives what was inserted.
 	Result *Result
 }
@@ -128,7 +135,7 @@ type Restorer struct {
 // Result is what a Restorer wrote.
 type Result struct {
 	Inserted   int64 // documents inserted
-	Duplicates int64 // documents skipped in merge mode: their _id existed
+	Duplicates int64 // documents a unique index refused (merge mode): their _id or key existed
 	Indexes    int   // indexes of the archive created (the registry's are in Schema)
 	// Schema is Lucid.EnsureSchemaWith's report, when the restore held
 	// Lucid collections.
@@ -173,7 +180,10 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 	st := backup.Stats{Counts: map[string]int64{}}
 	metas := map[string]Metadata{}
 	batches := map[string]*batch{}
-	var lucid []lucidColl
+	var done []restored
+	ins := newInserter(ctx, r.Workers, res)
+	defer ins.wait()
+	ictx := ins.ctx // cancelled when an insert fails: the read stops
 	h := ArchiveHandler{
 		Prelude: func(_ Header, colls []CollectionMetadata) error {
 			nss := make([][2]string, 0, len(colls))
@@ -188,7 +198,7 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 			return r.checkIncluded(nss)
 		},
 		Doc: func(db, coll string, doc bson.Raw) error {
-			if err := ctx.Err(); err != nil {
+			if err := ictx.Err(); err != nil {
 				return err
 			}
 			ns := db + "." + coll
@@ -200,12 +210,12 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 			b := batches[ns]
 			if b == nil {
 				var err error
-				if b, err = r.open(ctx, db, coll, metas[ns]); err != nil {
+				if b, err = r.open(ictx, ins, db, coll, metas[ns]); err != nil {
 					return err
 				}
 				batches[ns] = b
 			}
-			return b.add(ctx, doc, res)
+			return b.add(doc)
 		},
 		End: func(db, coll string, _ int64) error {
 			ns := db + "." + coll
@@ -218,18 +228,21 @@ func (r Restorer) RestoreArchive(ctx context.Context, rd io.Reader) (backup.Stat
 			b := batches[ns]
 			if b == nil {
 				var err error
-				if b, err = r.open(ctx, db, coll, metas[ns]); err != nil {
+				if b, err = r.open(ictx, ins, db, coll, metas[ns]); err != nil {
 					return err
 				}
 			}
 			delete(batches, ns)
-			return r.finish(ctx, b, metas[ns].Indexes, res, &lucid)
+			return b.finish(metas[ns].Indexes, &done)
 		},
 	}
 	if err := ReadArchive(in, h); err != nil {
+		if ierr := ins.wait(); ierr != nil {
+			return st, ierr // the read stopped because an insert failed
+		}
 		return st, err
 	}
-	return st, r.ensure(ctx, lucid, res)
+	return st, r.complete(ctx, ins, done, res)
 }
 
 // prepare checks r's settings and resolves its client.
@@ -328,7 +341,7 @@ func (r Restorer) lucidSpec(tdb, tcoll string) *mongostore.CollectionSpec {
 // open prepares the target collection: dropped in Drop mode, created with
 // the source's options when missing (less the validator of a Lucid
 // collection, which the registry sets afterwards).
-func (r Restorer) open(ctx context.Context, db, coll string, m Metadata) (*batch, error) {
+func (r Restorer) open(ctx context.Context, ins *inserter, db, coll string, m Metadata) (*batch, error) {
 	tdb, tcoll := r.target(db, coll)
 	d := r.Client.Database(tdb)
 	c := d.Collection(tcoll)
@@ -356,39 +369,46 @@ func (r Restorer) open(ctx context.Context, db, coll string, m Metadata) (*batch
 	if maxBytes <= 0 {
 		maxBytes = DefaultBatchBytes
 	}
-	return &batch{coll: c, lucid: spec, maxDocs: maxDocs, maxBytes: maxBytes}, nil
+	return &batch{ins: ins, coll: c, lucid: spec, maxDocs: maxDocs, maxBytes: maxBytes}, nil
 }
 
-// lucidColl is a restored Lucid collection whose schema is set once the
-// documents are in.
-type lucidColl struct {
+// restored is a collection whose documents are all submitted; its
+// indexes (and a Lucid collection's schema) are created once every insert
+// is done.
+type restored struct {
 	coll    *mongo.Collection
-	spec    *mongostore.CollectionSpec
-	indexes []bson.D // the archive's
+	lucid   *mongostore.CollectionSpec // the registry's, for a Lucid collection
+	indexes []bson.D                   // the archive's
 }
 
-// finish flushes a collection's last batch and creates its indexes, or
-// queues a Lucid collection for ensure.
-func (r Restorer) finish(ctx context.Context, b *batch, indexes []bson.D, res *Result, lucid *[]lucidColl) error {
-	if err := b.flush(ctx, res); err != nil {
+// complete waits for the inserts, then creates the archive's indexes of
+// the collections that are not Lucid ones and sets up the Lucid ones.
+func (r Restorer) complete(ctx context.Context, ins *inserter, done []restored, res *Result) error {
+	if err := ins.wait(); err != nil {
 		return err
 	}
-	if b.lucid != nil {
-		*lucid = append(*lucid, lucidColl{coll: b.coll, spec: b.lucid, indexes: indexes})
-		return nil
+	var lucid []restored
+	for _, d := range done {
+		if d.lucid != nil {
+			lucid = append(lucid, d)
+			continue
+		}
+		if r.NoIndexes {
+			continue
+		}
+		n, err := createIndexes(ctx, d.coll, d.indexes)
+		res.Indexes += n
+		if err != nil {
+			return err
+		}
 	}
-	if r.NoIndexes {
-		return nil
-	}
-	n, err := createIndexes(ctx, b.coll, indexes)
-	res.Indexes += n
-	return err
+	return r.ensure(ctx, lucid, res)
 }
 
 // ensure runs Lucid.EnsureSchemaWith once the restored Lucid collections
 // hold their documents, then creates their archive indexes the registry
 // does not cover.
-func (r Restorer) ensure(ctx context.Context, lucid []lucidColl, res *Result) error {
+func (r Restorer) ensure(ctx context.Context, lucid []restored, res *Result) error {
 	if len(lucid) == 0 {
 		return nil
 	}
@@ -401,7 +421,7 @@ func (r Restorer) ensure(ctx context.Context, lucid []lucidColl, res *Result) er
 		return nil
 	}
 	for _, l := range lucid {
-		n, err := createIndexes(ctx, l.coll, notInRegistry(l.indexes, l.spec))
+		n, err := createIndexes(ctx, l.coll, notInRegistry(l.indexes, l.lucid))
 		res.Indexes += n
 		if err != nil {
 			return err
@@ -474,6 +494,7 @@ func keyPattern(key any) string {
 
 // batch gathers one collection's documents for InsertMany.
 type batch struct {
+	ins               *inserter
 	coll              *mongo.Collection
 	lucid             *mongostore.CollectionSpec // the registry's, for a Lucid collection
 	docs              []any
@@ -481,11 +502,14 @@ type batch struct {
 	maxDocs, maxBytes int
 }
 
-func (b *batch) add(ctx context.Context, doc bson.Raw, res *Result) error {
+func (b *batch) add(doc bson.Raw) error {
 	if len(b.docs) > 0 && (len(b.docs) >= b.maxDocs || b.bytes+len(doc) > b.maxBytes) {
-		if err := b.flush(ctx, res); err != nil {
+		if err := b.flush(); err != nil {
 			return err
 		}
+	}
+	if b.docs == nil {
+		b.docs = make([]any, 0, min(b.maxDocs, 1024))
 	}
 	// The reader reuses its buffer: the batch keeps a copy.
 	b.docs = append(b.docs, bson.Raw(append([]byte(nil), doc...)))
@@ -493,31 +517,24 @@ func (b *batch) add(ctx context.Context, doc bson.Raw, res *Result) error {
 	return nil
 }
 
-func (b *batch) flush(ctx context.Context, res *Result) error {
+// flush hands the batch to the inserter, which owns it from then on.
+func (b *batch) flush() error {
 	if len(b.docs) == 0 {
 		return nil
 	}
-	n := len(b.docs)
-	_, err := b.coll.InsertMany(ctx, b.docs, options.InsertMany().SetOrdered(false))
-	b.docs, b.bytes = b.docs[:0], 0
-	if err == nil {
-		res.Inserted += int64(n)
-		return nil
+	docs := b.docs
+	b.docs, b.bytes = nil, 0
+	return b.ins.submit(b.coll, docs)
+}
+
+// finish submits the collection's last batch and records it in done for
+// its indexes.
+func (b *batch) finish(indexes []bson.D, done *[]restored) error {
+	if err := b.flush(); err != nil {
+		return err
 	}
-	var bw mongo.BulkWriteException
-	if errors.As(err, &bw) && bw.WriteConcernError == nil {
-		dups := 0
-		for _, we := range bw.WriteErrors {
-			if we.Code != 11000 {
-				return fmt.Errorf("mongopart: insert into %s: %w", b.coll.Name(), err)
-			}
-			dups++
-		}
-		res.Duplicates += int64(dups)
-		res.Inserted += int64(n - dups)
-		return nil
-	}
-	return fmt.Errorf("mongopart: insert into %s: %w", b.coll.Name(), err)
+	*done = append(*done, restored{coll: b.coll, lucid: b.lucid, indexes: indexes})
+	return nil
 }
 
 // createIndexes creates the collection's indexes from the specs mongodump
