@@ -76,20 +76,21 @@ func (p RetentionPolicy) check() error {
 // exactly one of Keep and Remove, newest first, each with the reason.
 // Cleanup deletes exactly Remove.
 type CleanupPlan struct {
-	Policy RetentionPolicy
-	Now    time.Time // the clock the plan was made at
-	Keep   []PlanEntry
-	Remove []PlanEntry
+	Policy RetentionPolicy `json:"policy"`
+	Now    time.Time       `json:"now"` // the clock the plan was made at
+	Keep   []PlanEntry     `json:"keep"`
+	Remove []PlanEntry     `json:"remove"`
 }
 
 // PlanEntry is one backup of a CleanupPlan.
 type PlanEntry struct {
-	ID        string
-	Start     time.Time
-	Permanent bool
-	// Reason says why it is kept ("last 1, daily 2", "permanent", "base of
-	// <ID>", "newest verified") or removed ("no rule keeps it").
-	Reason string
+	ID        string    `json:"id"`
+	Start     time.Time `json:"start"`
+	Permanent bool      `json:"permanent,omitempty"`
+	// Reason says why it is kept ("last, daily", "within 720h0m0s",
+	// "permanent", "base of <ID>", "newest verified") or removed ("no rule
+	// keeps it").
+	Reason string `json:"reason"`
 }
 
 // PlanRetention decides which of backups p keeps. It is a pure function
