@@ -56,7 +56,8 @@
 //	tar -xf part.tar -C /restore --anchored --exclude='.lucid-volume-part.*'
 //	tar -xOf part.tar .lucid-volume-part.sums | (cd /restore && sha256sum --quiet -c)   # optional, for the files this part stored
 //
-// A self-contained part restores with the last two steps alone.
+// A self-contained part needs no deletion step. The SDK and the recipe
+// give the same tree (TestIncrementalChainCLI holds them to it).
 //
 // The package is apart from backup so that importing backup links nothing
 // of the volume package; it uses only volume's exported API.
