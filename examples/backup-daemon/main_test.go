@@ -1,3 +1,5 @@
+//go:build !lucidfuzz
+
 package main
 
 import (
@@ -11,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,23 +30,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.M(m)) }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // client keeps no idle connection, so none outlives the test (goleak).
 var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
@@ -161,20 +145,6 @@ func setup(t *testing.T) env {
 	return e
 }
 
-// oneShot runs a one-shot command and decodes its output into v.
-func oneShot(t *testing.T, v any, args ...string) {
-	t.Helper()
-	var out, logs lockedBuffer
-	if err := run(context.Background(), args, &out, slog.New(slog.NewTextHandler(&logs, nil)), nil); err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, logs.String())
-	}
-	if v != nil {
-		if err := json.Unmarshal([]byte(out.String()), v); err != nil {
-			t.Fatalf("%v: output %q: %v", args, out.String(), err)
-		}
-	}
-}
-
 // TestDaemon starts the daemon against the test servers, triggers a run
 // over HTTP, reads /status and /metrics, stops it with its ctx, and then runs
 // the one-shot commands on what it wrote: -list, -verify, -restore with
@@ -248,9 +218,12 @@ func TestDaemon(t *testing.T) {
 			t.Fatalf("metrics lack %s:\n%s", want, metrics)
 		}
 	}
-	if code, _ := do(t, http.MethodGet, base+"/readyz"); code != 200 {
-		t.Fatalf("readyz %d", code)
-	}
+	// A check that misses the aggregator's deadline on a loaded machine
+	// reports down for that round: ready once a round answers in time.
+	eventually(t, "/readyz 200", func() bool {
+		code, _ := do(t, http.MethodGet, base+"/readyz")
+		return code == 200
+	})
 
 	// MongoDB down: the next run fails, counted against the mongodb part
 	// only (the parts it cancelled did not fail), and the newest record
@@ -329,28 +302,5 @@ func TestDaemon(t *testing.T) {
 	oneShot(t, &r, "-once", "-job", e.ns)
 	if r.Status != schedule.StatusOK || r.Backup == "" || r.Backup == id {
 		t.Fatalf("-once: %+v", r)
-	}
-
-}
-
-// TestFlags checks the command line's refusals.
-func TestFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-once", "-list"},
-		{"-yes"},
-		{"-redis-rename", "nope"},
-		{"stray"},
-		{"-nosuchflag"},
-	} {
-		if _, err := parseFlags(args); err == nil {
-			t.Errorf("%v accepted", args)
-		}
-	}
-	o, err := parseFlags([]string{"-restore", "x", "-parts", "mongodb,volume", "-parts", "redis", "-mongo-rename", "a=b", "-overwrite"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(o.ro.Parts, ",") != "mongodb,volume,redis" || o.ro.Mongo.Rename["a"] != "b" || !o.ro.Volume.Overwrite || !o.ro.Search.Overwrite {
-		t.Fatalf("%+v", o.ro)
 	}
 }
