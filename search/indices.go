@@ -35,7 +35,7 @@ func (c *Client) CreateIndex(ctx context.Context, name string, spec IndexSpec) e
 
 // managedSettings are the index settings GET /{index} reports that the
 // engine sets itself and refuses in a create request.
-var managedSettings = [...]string{"uuid", "creation_date", "version", "provided_name"}
+var managedSettings = [...]string{"uuid", "creation_date", "version", "provided_name", "verified_before_close"}
 
 // IndexSpecs returns the definition of every open index target selects, by
 // concrete index name: its settings, mappings and aliases as GET /{target}
@@ -48,12 +48,13 @@ var managedSettings = [...]string{"uuid", "creation_date", "version", "provided_
 //
 // The settings leave out those the engine sets itself and refuses on
 // creation (index.uuid, index.creation_date, index.version,
-// index.provided_name); the engine reports the others as strings, nested
+// index.provided_name, index.verified_before_close); the engine reports
+// the others as strings, nested
 // under "index", which CreateIndex accepts as they are. Numbers in mappings
 // are json.Number, so they come back exactly as stored. A pattern that
 // matches nothing gives an empty map; a name (or alias) that does not exist
-// is ErrNotFound. Closed indices are left out: the engine cannot read their
-// documents either.
+// is ErrNotFound. Patterns leave closed indices out (the engine could not
+// read their documents either); a closed index named as such is returned.
 func (c *Client) IndexSpecs(ctx context.Context, target string) (map[string]IndexSpec, error) {
 	const op = "index specs"
 	if err := validateTarget(op, target); err != nil {

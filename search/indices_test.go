@@ -280,6 +280,15 @@ func TestIndexSpecs(t *testing.T) {
 	if got, err := c.IndexSpecs(ctx, p+"specs-*"); err != nil || len(got) != 2 {
 		t.Errorf("with a closed index: %d %v", len(got), err)
 	}
+	// Named, it is returned, without the setting closing added, and its
+	// spec creates an index.
+	closed, err := c.IndexSpecs(ctx, p+"specs-b")
+	if err != nil || len(closed) != 1 {
+		t.Fatalf("closed index by name: %v %v", closed, err)
+	}
+	if err := c.CreateIndex(ctx, p+"specs-reopened", closed[p+"specs-b"]); err != nil {
+		t.Errorf("create from a closed index's spec: %v", err)
+	}
 	if _, err := c.IndexSpecs(ctx, p+"missing"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing index: %v", err)
 	}
