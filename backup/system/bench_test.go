@@ -47,7 +47,7 @@ func benchScale(b *testing.B) (docs, volMiB int) {
 // documents and a volume of volMiB MiB of mixed file sizes: 60 % of the
 // bytes in files of a 32nd of the volume each, 30 % in 256 KiB files and 10 %
 // in 4 KiB files, half of each file random and half text.
-func seedBench(b *testing.B, docs, volMiB int) system.Sources {
+func seedBench(b testing.TB, docs, volMiB int) system.Sources {
 	ctx := context.Background()
 	ns := testenv.Namespace(b)
 	db, err := mongostore.Connect(ctx, mongostore.Config{URI: testenv.MongoURI(b), Database: ns})
