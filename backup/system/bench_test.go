@@ -29,7 +29,7 @@ import (
 
 // benchScale reads the data set's size: LUCID_BENCH_DOCS documents in
 // MongoDB, as many Redis keys and search documents, and LUCID_BENCH_VOLUME_MIB
-// MiB of volume files. The seed's target set is 100000 and 1024; the defaults
+// MiB of volume files. The design's target set is 100000 and 1024; the defaults
 // are a tenth and a sixteenth of it so that a plain -bench run stays short.
 func benchScale(b *testing.B) (docs, volMiB int) {
 	docs, volMiB = 10000, 64

@@ -13,7 +13,7 @@ import (
 )
 
 // TestFromEnv runs FromEnv's parsing over table cases: the defaults, the
-// seed's values, every source of a key, and each malformed value, whose
+// values of Lucid's service, every source of a key, and each malformed value, whose
 // error must wrap backup.ErrInvalid, name the variable and never hold the
 // value (some are secrets).
 func TestFromEnv(t *testing.T) {
@@ -57,7 +57,7 @@ func TestFromEnv(t *testing.T) {
 					t.Fatalf("parts %v, checkers %d", c.Parts, len(c.Backup.Checkers))
 				}
 			}},
-		{name: "the seed's configuration", env: map[string]string{EnvSchedule: "0 2 * * *", EnvRetentionDays: "30", EnvStorageType: "S3",
+		{name: "Lucid's configuration", env: map[string]string{EnvSchedule: "0 2 * * *", EnvRetentionDays: "30", EnvStorageType: "S3",
 			EnvCompression: "gzip", EnvEncryption: "True", EnvS3Bucket: "lucid", EnvRecipients: id.Recipient().String() + ", " + id2.Recipient().String()},
 			check: func(t *testing.T, c Config) {
 				if c.StorageType != StorageS3 || c.S3.Bucket != "lucid" || c.S3.UsePathStyle || c.Backup.Compression != backup.Gzip || len(c.Backup.Recipients) != 2 {

@@ -53,7 +53,7 @@ func ExampleSystem_Restore() {
 	// volume chunks-scratch: chunk one
 }
 
-// FromEnv reads the seed's BACKUP_* names and the LUCID_BACKUP_* and
+// FromEnv reads Lucid's BACKUP_* names and the LUCID_BACKUP_* and
 // LUCID_S3_* ones; Open gives the Manager on the local or S3 sink, and
 // Select narrows the clients to LUCID_BACKUP_PARTS and the selections.
 func ExampleFromEnv() {

@@ -24,9 +24,9 @@
 // followed by the volume's name), records which volume a part was taken
 // from, and on restore picks each part's Restorer from its kind.
 //
-// The name: the seed calls this operation full_system_backup, and "system"
-// here means the whole data tier of one host, as opposed to the per-service
-// part packages.
+// The name: Lucid's Python backup service calls this operation
+// full_system_backup, and "system" here means the whole data tier of one
+// host, as opposed to the per-service part packages.
 package system
 
 import (
