@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -116,6 +117,14 @@ type Config struct {
 	// the status description). Documents, filters, replies and server
 	// messages are never recorded. Nil: no monitor, no cost.
 	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, measures the driver's commands and pools:
+	// lucid.mongo.command.duration (histogram, seconds, by db.operation),
+	// lucid.mongo.command.errors (by db.operation and lucid.error.kind),
+	// lucid.mongo.pool.connections and lucid.mongo.pool.connections.in_use
+	// (up-down counters by server.address; idle = the difference) and
+	// lucid.mongo.pool.checkouts (by server.address and result: ok,
+	// timeout, pool_closed, connection_error). Nil: no monitor, no cost.
+	MeterProvider metric.MeterProvider
 }
 
 func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
@@ -207,8 +216,16 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 	if cfg.Direct {
 		o.SetDirect(true)
 	}
-	if cfg.TracerProvider != nil {
-		o.SetMonitor(newCommandTracer(d, cfg.TracerProvider).monitor())
+	if cfg.TracerProvider != nil || cfg.MeterProvider != nil {
+		var m *mongoMeters
+		if cfg.MeterProvider != nil {
+			var err error
+			if m, err = newMongoMeters(cfg.MeterProvider); err != nil {
+				return nil, "", err
+			}
+			o.SetPoolMonitor(m.poolMonitor())
+		}
+		o.SetMonitor(newCommandTracer(d, cfg.TracerProvider, m).monitor())
 	}
 	if err := o.Validate(); err != nil {
 		return nil, "", &Error{Kind: ErrInvalid, Op: "connect", Err: d.redactErr(err)}

@@ -55,9 +55,13 @@ var quietCommands = map[string]bool{
 // SDK's error kind as its description and in lucid.error.kind and
 // error.type; the server's message, which may quote a key's value, is not
 // recorded.
+//
+// The same monitor feeds the command instruments when Config.MeterProvider
+// is set (m); tracer is nil when only metrics are wanted.
 type commandTracer struct {
 	d      *DB
-	tracer trace.Tracer
+	tracer trace.Tracer // nil: no spans
+	m      *mongoMeters // nil: no metrics
 
 	mu    sync.Mutex
 	spans map[spanKey]inflight
@@ -73,8 +77,12 @@ type inflight struct {
 	op, coll string
 }
 
-func newCommandTracer(d *DB, tp trace.TracerProvider) *commandTracer {
-	return &commandTracer{d: d, tracer: tp.Tracer(instrumentation), spans: map[spanKey]inflight{}}
+func newCommandTracer(d *DB, tp trace.TracerProvider, m *mongoMeters) *commandTracer {
+	t := &commandTracer{d: d, m: m, spans: map[spanKey]inflight{}}
+	if tp != nil {
+		t.tracer = tp.Tracer(instrumentation)
+	}
+	return t
 }
 
 func (t *commandTracer) monitor() *event.CommandMonitor {
@@ -82,7 +90,7 @@ func (t *commandTracer) monitor() *event.CommandMonitor {
 }
 
 func (t *commandTracer) started(ctx context.Context, e *event.CommandStartedEvent) {
-	if quietCommands[e.CommandName] {
+	if quietCommands[e.CommandName] || t.tracer == nil {
 		return
 	}
 	coll := collectionOf(e.CommandName, e.Command)
@@ -114,14 +122,14 @@ func (t *commandTracer) take(e event.CommandFinishedEvent) (inflight, bool) {
 }
 
 func (t *commandTracer) succeeded(ctx context.Context, e *event.CommandSucceededEvent) {
-	f, ok := t.take(e.CommandFinishedEvent)
-	if !ok {
+	if quietCommands[e.CommandName] {
 		return
 	}
+	f, traced := t.take(e.CommandFinishedEvent)
+	var kind string
 	if we, err := e.Reply.LookupErr("writeErrors"); err == nil {
 		if arr, ok := we.ArrayOK(); ok {
 			vals, _ := arr.Values()
-			f.span.SetAttributes(keyWriteErrors.Int(len(vals)))
 			var code int64
 			if len(vals) > 0 {
 				if doc, ok := vals[0].DocumentOK(); ok {
@@ -131,17 +139,24 @@ func (t *commandTracer) succeeded(ctx context.Context, e *event.CommandSucceeded
 				}
 			}
 			werr := mongo.WriteException{WriteErrors: []mongo.WriteError{{Code: int(code)}}}
-			t.setKind(f.span, t.d.mapErr(ctx, f.op, f.coll, werr))
+			kind = kindOf(t.d.mapErr(ctx, e.CommandName, f.coll, werr))
+			if traced {
+				f.span.SetAttributes(keyWriteErrors.Int(len(vals)))
+			}
 		}
 	}
-	f.span.End()
+	t.m.command(ctx, e.CommandName, e.Duration.Seconds(), kind)
+	if traced {
+		setKind(f.span, kind)
+		f.span.End()
+	}
 }
 
 func (t *commandTracer) failed(ctx context.Context, e *event.CommandFailedEvent) {
-	f, ok := t.take(e.CommandFinishedEvent)
-	if !ok {
+	if quietCommands[e.CommandName] {
 		return
 	}
+	f, traced := t.take(e.CommandFinishedEvent)
 	err := e.Failure
 	// The event carries the driver's internal error; the SDK maps the
 	// public one the operation returns, which keeps its code and labels.
@@ -149,17 +164,28 @@ func (t *commandTracer) failed(ctx context.Context, e *event.CommandFailedEvent)
 	if errors.As(err, &de) {
 		err = mongo.CommandError{Code: de.Code, Message: de.Message, Labels: de.Labels, Name: de.Name, Wrapped: de.Wrapped}
 	}
-	t.setKind(f.span, t.d.mapErr(ctx, f.op, f.coll, err))
-	f.span.End()
+	kind := kindOf(t.d.mapErr(ctx, e.CommandName, f.coll, err))
+	t.m.command(ctx, e.CommandName, e.Duration.Seconds(), kind)
+	if traced {
+		setKind(f.span, kind)
+		f.span.End()
+	}
 }
 
-func (t *commandTracer) setKind(span trace.Span, err error) {
-	k := errkind.Of(err)
-	if k == errkind.OK {
+// kindOf is the name of err's errkind, "" for none.
+func kindOf(err error) string {
+	if k := errkind.Of(err); k != errkind.OK {
+		return k.String()
+	}
+	return ""
+}
+
+func setKind(span trace.Span, kind string) {
+	if kind == "" {
 		return
 	}
-	span.SetAttributes(keyErrorKind.String(k.String()), keyErrorType.String(k.String()))
-	span.SetStatus(codes.Error, k.String())
+	span.SetAttributes(keyErrorKind.String(kind), keyErrorType.String(kind))
+	span.SetStatus(codes.Error, kind)
 }
 
 // collectionOf returns the collection a command names: the value of its
