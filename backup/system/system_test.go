@@ -595,3 +595,43 @@ func mustLocalSink(t *testing.T) backup.Sink {
 	must(t, err)
 	return s
 }
+
+// TestFailedSet stops MongoDB under a set that streams its parts two at a
+// time: the backup fails naming the mongodb part, and no manifest and no
+// object of it are left (the volume parts written or being written are
+// removed).
+func TestFailedSet(t *testing.T) {
+	ctx := testenv.Context(t)
+	proc := testenv.StartMongo(t)
+	uri := proc.URI()
+	if strings.Contains(uri, "?") {
+		uri += "&serverSelectionTimeoutMS=2000"
+	} else {
+		uri += "?serverSelectionTimeoutMS=2000"
+	}
+	db, err := mongostore.Connect(ctx, mongostore.Config{URI: uri, Database: "lucid"})
+	must(t, err)
+	defer db.Close(context.Background())
+	vols, err := volume.New(volume.Config{Root: t.TempDir()})
+	must(t, err)
+	for _, n := range []string{"a", "b", "c"} {
+		v, err := vols.Create(ctx, n, lucidkeys.VolumeChunks, 64<<20)
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(v.Path, "f"), bytes.Repeat([]byte(n), 4<<20), 0o600))
+	}
+	m := manager(t, mustLocalSink(t))
+	sys, err := system.New(m, system.Sources{Mongo: db, Volumes: vols})
+	must(t, err)
+	proc.Stop()
+	_, err = sys.Backup(ctx, &backup.BackupOptions{Parallel: 2})
+	var be *backup.Error
+	if !errors.As(err, &be) || be.Part != system.PartMongo {
+		t.Fatalf("backup with MongoDB stopped: %v, want an error naming the mongodb part", err)
+	}
+	if l, err := m.List(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("list after a failed set: %v %v", l, err)
+	}
+	if inc, err := m.Incomplete(ctx); err != nil || len(inc) != 0 {
+		t.Fatalf("objects left by a failed set: %v %v", inc, err)
+	}
+}
