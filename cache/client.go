@@ -113,8 +113,9 @@ type Config struct {
 	// with db.system=redis, db.operation, server.address and server.port,
 	// and on failure lucid.error.kind and error.type (the errkind of the
 	// error the SDK returns, e.g. "unavailable"). Keys, values, the command
-	// text and credentials are never recorded. Nil: no tracing hook at all,
-	// so no cost.
+	// text and credentials are never recorded. Nil, or OpenTelemetry's
+	// noop.TracerProvider (which never records a span): no tracing hook at
+	// all, so no cost.
 	TracerProvider trace.TracerProvider
 	// MeterProvider, when set, measures the client: go-redis's redisotel
 	// pool and latency instruments (db.client.connections.usage, .idle.max,

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/HamiGames/lucid-data/errkind"
 )
@@ -34,6 +35,9 @@ const (
 // command). AUTH and HELLO are not traced at all (redisotel's default
 // filter). obsHook adds db.operation and, on failure, the SDK's error kind.
 func instrument(rdb redis.UniversalClient, cfg Config, done chan struct{}) (*meters, error) {
+	if _, ok := cfg.TracerProvider.(noop.TracerProvider); ok {
+		cfg.TracerProvider = nil // never records a span: no hook needed
+	}
 	if cfg.TracerProvider == nil && cfg.MeterProvider == nil {
 		return nil, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Defaults used for zero Config fields.
@@ -115,7 +116,8 @@ type Config struct {
 	// db.operation, db.mongodb.collection, server.address and server.port;
 	// a failure carries the SDK's error kind (lucid.error.kind, error.type,
 	// the status description). Documents, filters, replies and server
-	// messages are never recorded. Nil: no monitor, no cost.
+	// messages are never recorded. Nil, or OpenTelemetry's
+	// noop.TracerProvider (which never records a span): no monitor, no cost.
 	TracerProvider trace.TracerProvider
 	// MeterProvider, when set, measures the driver's commands and pools:
 	// lucid.mongo.command.duration (histogram, seconds, by db.operation),
@@ -216,7 +218,11 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 	if cfg.Direct {
 		o.SetDirect(true)
 	}
-	if cfg.TracerProvider != nil || cfg.MeterProvider != nil {
+	tp := cfg.TracerProvider
+	if _, ok := tp.(noop.TracerProvider); ok {
+		tp = nil // never records a span: no monitor needed
+	}
+	if tp != nil || cfg.MeterProvider != nil {
 		var m *mongoMeters
 		if cfg.MeterProvider != nil {
 			var err error
@@ -225,7 +231,7 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 			}
 			o.SetPoolMonitor(m.poolMonitor())
 		}
-		o.SetMonitor(newCommandTracer(d, cfg.TracerProvider, m).monitor())
+		o.SetMonitor(newCommandTracer(d, tp, m).monitor())
 	}
 	if err := o.Validate(); err != nil {
 		return nil, "", &Error{Kind: ErrInvalid, Op: "connect", Err: d.redactErr(err)}
