@@ -190,6 +190,12 @@ func TestIncrementalChain(t *testing.T) {
 	if part.Source.Describe().Base != ids[4] {
 		t.Fatalf("Next: base %q", part.Source.Describe().Base)
 	}
+	// Another directory under the same part name starts its own chain.
+	part, err = volumepart.Next(ctx, m, "v", t.TempDir(), 0)
+	must(t, err)
+	if part.Source.Describe().Base != "" {
+		t.Fatalf("Next of another directory: base %q", part.Source.Describe().Base)
+	}
 }
 
 // The recipe of the package doc: each part of the chain, oldest first,

@@ -124,7 +124,9 @@ func Incremental(m *backup.Manager, name, dir, base string) backup.Part {
 
 // Next returns the part to take next of the tree under dir: incremental on
 // the newest complete backup in m holding a volume part named name (of
-// format version 2), or self-contained when there is none or when its
+// format version 2) taken from the same directory path (the host is not
+// compared: a base of another host's tree gives a correct but larger
+// part), or self-contained when there is none or when its
 // chain already holds maxChain parts (0: no bound), so that chains, and
 // the time a restore takes, stay bounded. A chain that is broken (a
 // base's manifest or object missing, an object of another size than its
@@ -135,9 +137,10 @@ func Next(ctx context.Context, m *backup.Manager, name, dir string, maxChain int
 	if err != nil {
 		return backup.Part{}, err
 	}
+	abs := Source{Dir: dir}.Describe().Meta[MetaDir]
 	for i := len(list) - 1; i >= 0; i-- {
 		p, ok := list[i].Part(name)
-		if !ok || p.Kind != Kind || p.FormatVersion < 2 {
+		if !ok || p.Kind != Kind || p.FormatVersion < 2 || p.Meta[MetaDir] != abs {
 			continue
 		}
 		chain, err := m.Chain(ctx, list[i].ID, name)
