@@ -184,9 +184,11 @@ func (s Source) Describe() backup.SourceInfo {
 
 // Stream implements backup.Source. For an incremental part it first reads
 // the state at Base from the indexes of Base's chain; then it scans the
-// tree (one stat per entry) and writes the part: memory holds the scan and
-// that state, and the encoded index (a few hundred bytes per entry, plus
-// its name), never file contents beyond a 256 KiB buffer.
+// tree (one stat per entry) and writes the part: memory holds the scan,
+// the encoded index and that state — per entry, a few hundred bytes
+// (325 measured for a scan, its index and a map of it, on 50,100 entries
+// with names of about 20 bytes; the base's state about as much again) —
+// and never file contents beyond a 256 KiB buffer.
 func (s Source) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 	if s.Dir == "" {
 		return backup.Stats{}, &backup.Error{Op: "volume part", Kind: backup.ErrInvalid, Msg: "empty directory"}
