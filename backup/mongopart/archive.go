@@ -22,13 +22,13 @@ import (
 // the bytes of all of its documents.
 const (
 	// Magic is the archive's first four bytes, little-endian.
-	Magic uint32 = archive.Magic
+	Magic uint32 = 0x8199e26d
 	// ArchiveVersion is the prelude's "version" field mongodump writes and
 	// this package reads.
-	ArchiveVersion = archive.ArchiveVersion
+	ArchiveVersion = "0.1"
 	// MaxDocSize bounds one document of an archive: the server's 16 MiB
 	// plus the 16 KiB of slack the server allows internal documents.
-	MaxDocSize = archive.MaxDocSize
+	MaxDocSize = 16<<20 + 16<<10
 )
 
 const terminator = archive.Terminator

@@ -14,7 +14,7 @@
 // (`mongodump --archive`, plain or --gzip, its collections interleaved or
 // not, and `mongodump --out DIR` directories): collections created with
 // their options, documents inserted in unordered batches bounded by count
-// and bytes by a few workers while the archive is read on, indexes
+// and bytes, on a worker while the archive is read on, indexes
 // recreated after the data, drop-or-merge, a selection of databases and
 // collections (Include, Exclude) restored into the original place or
 // renamed (lucid.users → scratch.users). Lucid collections restored into

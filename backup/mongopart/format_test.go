@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/HamiGames/lucid-data/backup"
+	"github.com/HamiGames/lucid-data/backup/mongopart/internal/archive"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -244,6 +245,14 @@ func tinyArchive(t testing.TB) []byte {
 		}
 	}
 	return buf.Bytes()
+}
+
+// The format's constants are spelled out here for godoc and in
+// internal/archive for the reader: they must agree.
+func TestConstantsAgree(t *testing.T) {
+	if Magic != archive.Magic || ArchiveVersion != archive.ArchiveVersion || MaxDocSize != archive.MaxDocSize {
+		t.Fatal("mongopart's format constants differ from internal/archive's")
+	}
 }
 
 // TestReadsInterleavedSegments: namespaces come in several segments each,

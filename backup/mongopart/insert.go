@@ -11,10 +11,11 @@ import (
 )
 
 // DefaultWorkers is how many InsertMany calls a Restorer keeps in flight:
-// one, while the archive is read and the next batch filled. More help a
-// server that inserts concurrently (MongoDB); against FerretDB v1 two
-// measured slower than one (0.59-0.74x of mongorestore against about 1.0x),
-// its writes contending for one lock.
+// one, while the archive is read and the next batch filled. More may help
+// a server that inserts concurrently (MongoDB); against FerretDB v1, whose
+// SQLite writes contend, two measured 0.59-0.74x of mongorestore's speed
+// where one measured 0.79-1.70x (BenchmarkRestoreVsMongorestore, load
+// average about 25 on 2 cores).
 const DefaultWorkers = 1
 
 // inserter runs a restore's InsertMany calls on a few goroutines, so the
