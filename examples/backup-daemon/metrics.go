@@ -87,8 +87,10 @@ type countedSource struct {
 func (c countedSource) Stream(ctx context.Context, w io.Writer) (backup.Stats, error) {
 	st, err := c.Source.Stream(ctx, w)
 	// A part stopped because the run was (another part failed, the lease
-	// was lost, the daemon stops) did not fail itself.
-	if err != nil && !errors.Is(err, context.Canceled) {
+	// was lost, the daemon stops) did not fail itself: its ctx is done, or
+	// its error is that cancellation. The part that failed first returns
+	// before the others are cancelled.
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 		c.mx.mu.Lock()
 		p := c.mx.part(c.name)
 		p.Failures++
