@@ -50,7 +50,7 @@
 // ID is the start time in UTC and 32 random bits (20260102T030405Z-0123abcd).
 // To restore a volume part by hand:
 //
-//	age -d -i key.txt volume-data.tar.zst.age | zstd -d | tar -x -C /restore
+//	age -d -i key.txt volume-data.tar.zst.age | zstd -d | tar -x -C /restore --anchored --exclude='.lucid-volume-part.*'
 //
 // # Incremental parts and records
 //
