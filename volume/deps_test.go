@@ -1,25 +1,13 @@
 package volume
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/HamiGames/lucid-data/internal/depcheck"
 )
 
 // TestNoPrometheusDependency: importing volume links no Prometheus client
 // (the collector lives in volume/volumeprom).
 func TestNoPrometheusDependency(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to list dependencies with")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "github.com/HamiGames/lucid-data/volume").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "github.com/prometheus/") {
-			t.Errorf("volume depends on %s", p)
-		}
-	}
+	depcheck.Forbid(t, "github.com/HamiGames/lucid-data/volume", "github.com/prometheus/")
 }
