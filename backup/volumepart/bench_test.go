@@ -1,7 +1,6 @@
 package volumepart_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
+	"github.com/HamiGames/lucid-data/internal/benchdata"
 	"github.com/HamiGames/lucid-data/volume"
 )
 
@@ -28,34 +28,12 @@ import (
 // the shared machine falls on both. The load average is logged with each
 // run.
 
-// mixedData writes n bytes of what a Lucid host holds: JSON-ish log lines
-// (compressible) interleaved with random blocks (encrypted chunks, images).
-func mixedData(w io.Writer, n int64, seed uint64) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
-	r := rand.New(rand.NewPCG(seed, 7))
-	words := []string{"session", "user", "chunk", "block", "anchor", "tron", "policy", "rdp", "node", "peer"}
-	rnd := make([]byte, 64<<10)
-	var written int64
-	for written < n {
-		if r.IntN(8) == 0 {
-			for i := range rnd {
-				rnd[i] = byte(r.Uint32())
-			}
-			k := min(int64(len(rnd)), n-written)
-			bw.Write(rnd[:k])
-			written += k
-			continue
-		}
-		for i := 0; i < 400 && written < n; i++ {
-			line := fmt.Sprintf(`{"ts":%d,"level":"info","%s_id":"%016x","event":"%s.%s","bytes":%d}`+"\n",
-				1767225600000+int64(r.IntN(1<<30)), words[r.IntN(10)], r.Uint64(), words[r.IntN(10)], words[r.IntN(10)], r.IntN(1<<20))
-			k := min(int64(len(line)), n-written)
-			bw.WriteString(line[:k])
-			written += k
-		}
-	}
-	return bw.Flush()
-}
+// mixedData and cpuTime are internal/benchdata's, shared by every backup
+// benchmark so that all of them measure the same bytes.
+var (
+	mixedData = benchdata.MixedData
+	cpuTime   = benchdata.CPUTime
+)
 
 // mixedTree writes files of mixed sizes (0 to 128 KiB, one in 50 of 1 to
 // 4 MiB) and content under dir, in 40 directories, until total bytes; it
@@ -87,18 +65,6 @@ func mixedTree(b *testing.B, dir string, total int64) []string {
 	}
 	syscall.Sync()
 	return files
-}
-
-// cpuTime returns the user+system CPU time of this process (who =
-// RUSAGE_SELF) or of its waited-for children (RUSAGE_CHILDREN): the load
-// of a shared machine skews wall time (it favours the side running more
-// threads, here the CLI pipeline's processes), CPU time much less.
-func cpuTime(who int) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(who, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func logLoad(b *testing.B) {
