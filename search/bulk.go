@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -392,6 +393,23 @@ func commonIndex(pending []*bulkPending) string {
 	return index
 }
 
+// bulkIndices lists the distinct indices of pending, comma-separated in
+// the order they first appear, for the bulk request's span.
+func bulkIndices(pending []*bulkPending) string {
+	seen := map[string]bool{}
+	var b strings.Builder
+	for _, p := range pending {
+		if !seen[p.item.Index] {
+			seen[p.item.Index] = true
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(p.item.Index)
+		}
+	}
+	return b.String()
+}
+
 // send delivers batch, retrying what may succeed later, and settles every
 // item. A batch for one index is posted to /{index}/_bulk with no _index
 // in its action lines.
@@ -406,7 +424,11 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 		}
 		b.requests.Add(1)
 		b.flushed.Add(uint64(len(pending)))
-		status, err := b.c.callStatus(b.ctx, "bulk", "", esapi.BulkRequest{
+		indices := index
+		if indices == "" && b.c.obs != nil {
+			indices = bulkIndices(pending)
+		}
+		status, err := b.c.callTraced(b.ctx, "bulk", "", indices, esapi.BulkRequest{
 			Index: seg(index), Body: bytes.NewReader(w.req), Refresh: string(b.cfg.Refresh), FilterPath: bulkFilter,
 		}, &w.resp)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Product is the search engine behind a Client.
@@ -98,6 +99,21 @@ type Config struct {
 	// Logger receives one debug record per round trip (method, path,
 	// status, duration; never credentials or bodies). Nil discards.
 	Logger *slog.Logger
+	// TracerProvider, when set, traces every request the SDK sends as one
+	// client span (its retries included) named "<operation> <index>", e.g.
+	// "search lucid-sessions-*", "bulk lucid-blocks-2026.11": db.system
+	// (elasticsearch or opensearch), db.operation (the SDK operation the
+	// errors name: "search", "bulk", "index", "get", "create index", ...),
+	// db.elasticsearch.path_parts.index (the index, alias, pattern or
+	// comma list of the call; db.elasticsearch.path_parts.name for a
+	// template or policy), server.address and server.port of the node the
+	// last attempt went to. A failure carries the SDK's error kind
+	// (lucid.error.kind, error.type, the status description). Query
+	// bodies, documents, URLs with their query strings and the engine's
+	// messages are never recorded. Requests sent through Transport() are
+	// not traced. Nil, or OpenTelemetry's noop.TracerProvider (which never
+	// records a span): no span, no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Client talks to one Elasticsearch 8 or OpenSearch 2/3 cluster. It is safe
@@ -118,6 +134,7 @@ type Client struct {
 	ism     bool
 	log     *slog.Logger
 	now     func() time.Time
+	obs     *observer // nil without Config.TracerProvider
 
 	mu      sync.Mutex
 	known   map[string]bool   // monthly indices known to exist
@@ -200,6 +217,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	obs, err := newObserver(cfg.TracerProvider)
+	if err != nil {
+		return nil, err
+	}
+	c.obs = obs
 	urls := make([]*url.URL, 0, len(cfg.Addresses))
 	for _, a := range cfg.Addresses {
 		u, err := url.Parse(strings.TrimRight(a, "/"))
@@ -231,7 +253,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		DisableRetry:  cfg.MaxRetries == 0,
 		RetryBackoff:  c.retry.Delay,
 		Transport:     rt,
-		Logger:        slogLogger{c.log},
+		Logger:        slogLogger{l: c.log, c: c},
 	})
 	if err != nil {
 		c.Close()
@@ -370,6 +392,12 @@ func (c *Client) call(ctx context.Context, op, index string, r doer, out any) er
 //
 // The caller's done ctx is reported before ErrClosed, and as itself.
 func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out any) (int, error) {
+	return c.callTraced(ctx, op, index, index, r, out)
+}
+
+// callTraced is callStatus whose span names indices (the bulk request's
+// indices, which its errors do not name).
+func (c *Client) callTraced(ctx context.Context, op, index, indices string, r doer, out any) (status int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, ctxErr(op, index, err)
 	}
@@ -382,6 +410,16 @@ func (c *Client) callStatus(ctx context.Context, op, index string, r doer, out a
 		rctx, cancel = context.WithTimeoutCause(ctx, c.cfg.RequestTimeout, errRequestTimeout)
 		defer cancel()
 	}
+	if c.obs != nil {
+		var req *request
+		rctx, req = c.obs.begin(rctx, c, op, indices)
+		defer func() { req.end(rctx, err) }()
+	}
+	return c.send(ctx, rctx, op, index, r, out)
+}
+
+// send performs r under rctx (ctx with the request timeout and span).
+func (c *Client) send(ctx, rctx context.Context, op, index string, r doer, out any) (int, error) {
 	res, err := r.Do(rctx, c.plain)
 	if err != nil {
 		if res != nil && res.Body != nil {
@@ -458,10 +496,17 @@ func jsonBody(op string, v any) ([]byte, error) {
 }
 
 // slogLogger adapts *slog.Logger to elastictransport.Logger. It logs no
-// headers, bodies or query strings, so no secret reaches a log.
-type slogLogger struct{ l *slog.Logger }
+// headers, bodies or query strings, so no secret reaches a log. It is
+// also where the span of a traced request learns the node of each attempt.
+type slogLogger struct {
+	l *slog.Logger
+	c *Client
+}
 
 func (s slogLogger) LogRoundTrip(req *http.Request, res *http.Response, err error, start time.Time, dur time.Duration) error {
+	if s.c.obs != nil {
+		roundTrip(s.c, req, res)
+	}
 	if !s.l.Enabled(req.Context(), slog.LevelDebug) {
 		return nil
 	}
