@@ -96,8 +96,11 @@ type Config struct {
 	// Transport replaces the HTTP round tripper (proxies, tests); TLS is
 	// then ignored.
 	Transport http.RoundTripper
-	// Logger receives one debug record per round trip (method, path,
-	// status, duration; never credentials or bodies). Nil discards.
+	// Logger receives every line the transport logs: one record per round
+	// trip (method, path, status, duration and the transport error; never
+	// credentials, headers, query strings or bodies), at WARN for a round
+	// trip that got no answer or a 429 or 5xx, at DEBUG otherwise, plus the
+	// SDK's own DEBUG lines. Nothing is written to stderr. Nil discards.
 	Logger *slog.Logger
 	// TracerProvider, when set, traces every request the SDK sends as one
 	// client span (its retries included) named "<operation> <index>", e.g.
@@ -135,6 +138,7 @@ type Client struct {
 	log     *slog.Logger
 	now     func() time.Time
 	obs     *observer // nil without Config.TracerProvider
+	secrets []string  // credentials never to be logged
 
 	mu      sync.Mutex
 	known   map[string]bool   // monthly indices known to exist
@@ -217,6 +221,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	for _, secret := range []string{cfg.Password, cfg.APIKey} {
+		if secret != "" {
+			c.secrets = append(c.secrets, secret)
+		}
+	}
 	obs, err := newObserver(cfg.TracerProvider)
 	if err != nil {
 		return nil, err
@@ -230,6 +239,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, invalidf("connect", "address #%d is not an http(s) URL", len(urls)+1)
 		}
 		urls = append(urls, u)
+		if p, ok := u.User.Password(); ok && p != "" {
+			c.secrets = append(c.secrets, p)
+		}
 	}
 	rt := cfg.Transport
 	if rt == nil {
@@ -503,22 +515,51 @@ type slogLogger struct {
 	c *Client
 }
 
+// LogRoundTrip logs one round trip (one attempt) elastictransport made.
+// elastictransport logs nothing else through its Logger, nor to stderr:
+// its only other output, the connection pool's and node discovery's debug
+// lines, goes to stdout and only once some elastictransport client in the
+// process was made with EnableDebugLogger, which the SDK never sets.
+//
+// A round trip that got no answer (the node is down or unreachable) or
+// one answered 429 or 5xx (the transport retries those) is logged at WARN
+// as "search: round trip failed"; any other one, and one cut by its ctx,
+// at DEBUG as "search: round trip".
 func (s slogLogger) LogRoundTrip(req *http.Request, res *http.Response, err error, start time.Time, dur time.Duration) error {
 	if s.c.obs != nil {
 		roundTrip(s.c, req, res)
 	}
-	if !s.l.Enabled(req.Context(), slog.LevelDebug) {
+	ctx := req.Context()
+	status := 0
+	if res != nil {
+		status = res.StatusCode
+	}
+	level, msg := slog.LevelDebug, "search: round trip"
+	if ctx.Err() == nil && (err != nil || status == http.StatusTooManyRequests || status >= 500) {
+		level, msg = slog.LevelWarn, "search: round trip failed"
+	}
+	if !s.l.Enabled(ctx, level) {
 		return nil
 	}
-	attrs := []any{"method", req.Method, "path", req.URL.Path, "duration", dur}
-	if res != nil {
-		attrs = append(attrs, "status", res.StatusCode)
+	attrs := make([]slog.Attr, 0, 5)
+	attrs = append(attrs, slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.Duration("duration", dur))
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
 	}
 	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+		attrs = append(attrs, slog.String("err", s.c.redact(err.Error())))
 	}
-	s.l.DebugContext(req.Context(), "search: round trip", attrs...)
+	s.l.LogAttrs(ctx, level, msg, attrs...)
 	return nil
+}
+
+// redact blanks the configured credentials in text (a transport error
+// could quote a proxy's or a node's URL).
+func (c *Client) redact(text string) string {
+	for _, secret := range c.secrets {
+		text = strings.ReplaceAll(text, secret, "REDACTED")
+	}
+	return text
 }
 func (slogLogger) RequestBodyEnabled() bool  { return false }
 func (slogLogger) ResponseBodyEnabled() bool { return false }
