@@ -127,6 +127,8 @@ type BulkIndexer struct {
 	added, flushed, indexed, failed, retried, requests atomic.Uint64
 
 	lastIndex atomic.Pointer[string] // the last index name Add validated
+
+	m *searchMeters // the Client's, nil without Config.MeterProvider
 }
 
 type bulkPending struct {
@@ -171,7 +173,7 @@ func (c *Client) NewBulkIndexer(cfg BulkConfig) *BulkIndexer {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
-	b := &BulkIndexer{c: c, cfg: cfg, queue: make(chan *bulkPending, cfg.Workers*64), done: make(chan struct{})}
+	b := &BulkIndexer{c: c, cfg: cfg, queue: make(chan *bulkPending, cfg.Workers*64), done: make(chan struct{}), m: c.meters()}
 	b.retry = backoff.Policy{Min: cfg.RetryBackoff, Max: cfg.MaxBackoff, Attempts: cfg.MaxAttempts}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.idle = make(chan struct{})
@@ -212,6 +214,7 @@ func (b *BulkIndexer) Add(ctx context.Context, item BulkItem) error {
 	select {
 	case b.queue <- p:
 		b.added.Add(1)
+		b.m.bulk(bulkQueued, 1)
 		return nil
 	case <-ctx.Done():
 		b.track(-1)
@@ -461,6 +464,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 				return
 			}
 			b.retried.Add(uint64(len(pending)))
+			b.m.bulk(bulkRetried, len(pending))
 			continue
 		}
 		again := pending[:0] // filtered in place: item i is read before slot i is written
@@ -486,6 +490,7 @@ func (b *BulkIndexer) send(w *bulkWorker, batch []*bulkPending) {
 			return
 		}
 		b.retried.Add(uint64(len(again)))
+		b.m.bulk(bulkRetried, len(again))
 		pending = again
 	}
 }
@@ -499,6 +504,7 @@ func (b *BulkIndexer) wait(attempt int) bool {
 // succeed settles p with OnSuccess.
 func (b *BulkIndexer) succeed(p *bulkPending, res BulkItemResult) {
 	b.indexed.Add(1)
+	b.m.bulk(bulkIndexed, 1)
 	// The item is settled once its callback returned, even by panicking.
 	defer b.track(-1)
 	if p.item.OnSuccess != nil {
@@ -510,6 +516,7 @@ func (b *BulkIndexer) succeed(p *bulkPending, res BulkItemResult) {
 func (b *BulkIndexer) fail(p *bulkPending, res BulkItemResult, err error) {
 	res.Attempts = p.attempts
 	b.failed.Add(1)
+	b.m.bulk(bulkFailed, 1)
 	defer b.track(-1)
 	if p.item.OnFailure != nil {
 		p.item.OnFailure(p.item, res, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/HamiGames/lucid-data/internal/backoff"
 	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -111,12 +112,24 @@ type Config struct {
 	// comma list of the call; db.elasticsearch.path_parts.name for a
 	// template or policy), server.address and server.port of the node the
 	// last attempt went to. A failure carries the SDK's error kind
-	// (lucid.error.kind, error.type, the status description). Query
+	// (lucid.error.kind, error.type, the status description); Connect's
+	// capability probes and IndexExists's 404 are answers, not failures. Query
 	// bodies, documents, URLs with their query strings and the engine's
 	// messages are never recorded. Requests sent through Transport() are
 	// not traced. Nil, or OpenTelemetry's noop.TracerProvider (which never
 	// records a span): no span, no cost.
 	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, measures the requests the SDK sends:
+	// lucid.search.request.duration (histogram, seconds, by db.operation,
+	// retries included) and lucid.search.request.errors (by db.operation
+	// and lucid.error.kind of the error the call returns; Connect's
+	// capability probes and IndexExists's 404 are answers, not errors);
+	// and its BulkIndexers' items:
+	// lucid.search.bulk.queued (accepted by Add), lucid.search.bulk.indexed,
+	// lucid.search.bulk.retried (re-sends) and lucid.search.bulk.failed
+	// (settled with OnFailure), summed over the Client's indexers.
+	// Nil: no instrument, no cost.
+	MeterProvider metric.MeterProvider
 }
 
 // Client talks to one Elasticsearch 8 or OpenSearch 2/3 cluster. It is safe
@@ -137,7 +150,7 @@ type Client struct {
 	ism     bool
 	log     *slog.Logger
 	now     func() time.Time
-	obs     *observer // nil without Config.TracerProvider
+	obs     *observer // nil without Config.TracerProvider and MeterProvider
 	secrets []string  // credentials never to be logged
 
 	mu      sync.Mutex
@@ -226,7 +239,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			c.secrets = append(c.secrets, secret)
 		}
 	}
-	obs, err := newObserver(cfg.TracerProvider)
+	obs, err := newObserver(cfg.TracerProvider, cfg.MeterProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -425,9 +438,20 @@ func (c *Client) callTraced(ctx context.Context, op, index, indices string, r do
 	if c.obs != nil {
 		var req *request
 		rctx, req = c.obs.begin(rctx, c, op, indices)
-		defer func() { req.end(rctx, err) }()
+		defer func() { req.end(rctx, answerErr(op, status, err)) }()
 	}
 	return c.send(ctx, rctx, op, index, r, out)
+}
+
+// answerErr is err as observability sees it: nil for the statuses that
+// answer the question of a probe (any answer) or of IndexExists (404), which
+// the SDK does not report as failures.
+func answerErr(op string, status int, err error) error {
+	switch {
+	case op == "probe" && status != 0, op == "index exists" && status == http.StatusNotFound:
+		return nil
+	}
+	return err
 }
 
 // send performs r under rctx (ctx with the request timeout and span).

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -52,20 +53,28 @@ var namedOps = map[string]bool{
 // attempt (slogLogger) knows the node: together they give one client span
 // per SDK request, retries included, with nothing of the request body.
 type observer struct {
-	tracer trace.Tracer // nil: no spans
+	tracer trace.Tracer  // nil: no spans
+	m      *searchMeters // nil: no metrics
 }
 
 // newObserver returns nil when neither provider would record anything.
-func newObserver(tp trace.TracerProvider) (*observer, error) {
+func newObserver(tp trace.TracerProvider, mp metric.MeterProvider) (*observer, error) {
 	if _, ok := tp.(noop.TracerProvider); ok {
 		tp = nil // never records a span: no span to start
 	}
-	if tp == nil {
+	if tp == nil && mp == nil {
 		return nil, nil
 	}
 	o := &observer{}
 	if tp != nil {
 		o.tracer = tp.Tracer(instrumentation)
+	}
+	if mp != nil {
+		m, err := newSearchMeters(mp)
+		if err != nil {
+			return nil, err
+		}
+		o.m = m
 	}
 	return o, nil
 }
@@ -113,6 +122,7 @@ func (r *request) end(ctx context.Context, err error) {
 	if err != nil {
 		kind = errkind.Of(err).String()
 	}
+	r.o.m.request(ctx, r.op, time.Since(r.start).Seconds(), kind)
 	if r.span == nil {
 		return
 	}
