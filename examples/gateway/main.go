@@ -13,6 +13,7 @@
 //	POST /api/v1/database/volumes/{name}/backup    back up one volume
 //	GET  /health                                   every component's health (503 when down)
 //	GET  /openapi.json                             the OpenAPI 3 document of these routes
+//	GET  /metrics                                  Prometheus metrics (the gateway's, the SDK clients', volumes')
 //
 // Every /api route needs an API key (X-API-Key, or Authorization: Bearer),
 // compared in constant time; each key is rate-limited (cache.Middleware, with
@@ -30,6 +31,15 @@
 // routes answer 503); volumes live under LUCID_VOLUME_ROOT (-root), backups
 // in -backup-dir, encrypted with age to the identity in -age-identity (a
 // new one is generated there when the file does not exist).
+//
+// Metrics: the SDK clients' OpenTelemetry instruments and the gateway's own
+// (lucid_gateway_requests_total{http_route,http_request_method,
+// http_response_status_code}, lucid_gateway_request_duration_seconds) go
+// through the OTel Prometheus exporter to /metrics, beside the volume
+// monitor's lucid_volume_* gauges and the Go runtime's. Traces: when
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is
+// set, every request is a server span, the SDK's client spans under it,
+// batched to that OTLP/HTTP endpoint; unset, nothing is traced.
 package main
 
 import (
@@ -45,6 +55,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -54,6 +65,9 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/HamiGames/lucid-data/backup"
 	"github.com/HamiGames/lucid-data/backup/volumepart"
@@ -65,6 +79,7 @@ import (
 	"github.com/HamiGames/lucid-data/mongostore/embedded"
 	"github.com/HamiGames/lucid-data/search"
 	"github.com/HamiGames/lucid-data/volume"
+	"github.com/HamiGames/lucid-data/volume/volumeprom"
 )
 
 func main() {
@@ -102,6 +117,16 @@ type Options struct {
 	MaxResults int64
 	// Log receives request lines; never keys or bodies.
 	Log *slog.Logger
+	// TracerProvider, when set, traces every request as a server span
+	// (the SDK's client spans nest under it); nil traces nothing.
+	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, receives the gateway's request counter and
+	// duration histogram (lucid.gateway.requests,
+	// lucid.gateway.request.duration); nil measures nothing.
+	MeterProvider metric.MeterProvider
+	// Metrics serves GET /metrics (the Prometheus text format); nil
+	// answers 503.
+	Metrics http.Handler
 }
 
 // route is one API route; the mux and the OpenAPI document are built from
@@ -126,6 +151,7 @@ var routes = []route{
 	{"POST", "/api/v1/database/volumes/{name}/backup", "Back up one volume", "", false, (*gateway).volumeBackup},
 	{"GET", "/health", "Health of every component (503 when the tier is down)", "", true, nil},
 	{"GET", "/openapi.json", "This OpenAPI 3 document", "", true, nil},
+	{"GET", "/metrics", "Prometheus metrics of the gateway and the SDK's clients", "", true, nil},
 }
 
 type gateway struct {
@@ -240,6 +266,14 @@ func newHandler(d Deps, o Options) (http.Handler, error) {
 		switch rt.path {
 		case "/health":
 			mux.Handle(pattern, g.agg.ReadyHandler())
+		case "/metrics":
+			if o.Metrics != nil {
+				mux.Handle(pattern, o.Metrics)
+			} else {
+				mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+					writeError(w, http.StatusServiceUnavailable, "metrics not configured")
+				})
+			}
 		case "/openapi.json":
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
@@ -255,7 +289,13 @@ func newHandler(d Deps, o Options) (http.Handler, error) {
 			}))))
 		}
 	}
-	return g.logRequests(jsonErrors(mux)), nil
+	var hm *httpMeters
+	if o.MeterProvider != nil {
+		if hm, err = newHTTPMeters(o.MeterProvider); err != nil {
+			return nil, err
+		}
+	}
+	return observe(g.logRequests(jsonErrors(mux)), o.TracerProvider, hm), nil
 }
 
 func apiKey(r *http.Request) (string, bool) {
@@ -704,6 +744,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// redactURL drops the userinfo and query of a URL for a log line.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
+}
+
 // logRequests logs one line per request: method, path, status, duration and
 // the client's address. Never a header, query string or body: they hold keys
 // and user data.
@@ -781,6 +831,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		return errors.New("set LUCID_GATEWAY_API_KEYS to the accepted API keys, comma-separated")
 	}
 
+	tel, err := newTelemetry(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the server and the clients: the last spans are flushed.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
+	// The exporters report failures (an unreachable OTLP endpoint) to
+	// OpenTelemetry's process-wide error handler, which prints to stderr
+	// unless replaced: send them to the gateway's log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("opentelemetry", "err", err) }))
+	tp := tel.tracerProvider()
+	if tel.endpoint != "" {
+		log.Info("tracing: OTLP over HTTP", "endpoint", redactURL(tel.endpoint))
+	}
+
 	var d Deps
 	uri := getenv("LUCID_MONGO_URI")
 	if uri == "" {
@@ -796,14 +867,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	if dbName == "" {
 		dbName = "lucid"
 	}
-	db, err := mongostore.Connect(ctx, mongostore.Config{URI: uri, Database: dbName, AppName: "lucid-gateway", Logger: log})
+	db, err := mongostore.Connect(ctx, mongostore.Config{URI: uri, Database: dbName, AppName: "lucid-gateway", Logger: log,
+		TracerProvider: tp, MeterProvider: tel.mp})
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.Background())
 	d.DB = db
 	if u := getenv(cache.EnvURL); u != "" {
-		c, err := cache.Connect(ctx, cache.Config{URL: u, Logger: log})
+		c, err := cache.Connect(ctx, cache.Config{URL: u, Logger: log, TracerProvider: tp, MeterProvider: tel.mp})
 		if err != nil {
 			return err
 		}
@@ -814,7 +886,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	}
 	defer d.Cache.Close()
 	if u := getenv("LUCID_SEARCH_URL"); u != "" {
-		sc, err := search.Connect(ctx, search.Config{Addresses: strings.Split(u, ","), IndexPrefix: getenv("LUCID_SEARCH_INDEX_PREFIX"), Logger: log})
+		sc, err := search.Connect(ctx, search.Config{Addresses: strings.Split(u, ","), IndexPrefix: getenv("LUCID_SEARCH_INDEX_PREFIX"), Logger: log,
+			TracerProvider: tp, MeterProvider: tel.mp})
 		if err != nil {
 			return err
 		}
@@ -833,6 +906,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	if d.Volumes, err = volume.New(vcfg); err != nil {
 		return err
 	}
+	if dm, ok := d.Volumes.(*volume.DirManager); ok {
+		mon := dm.NewMonitor(volume.MonitorOptions{OnEvent: func(e volume.Event) {
+			log.Warn("volume", "event", e)
+		}})
+		mon.Start(ctx)
+		defer mon.Close()
+		if err := tel.reg.Register(volumeprom.NewCollector(mon)); err != nil {
+			return err
+		}
+	}
 	if *identity == "" {
 		*identity = filepath.Clean(*backupDir) + ".key"
 	}
@@ -848,7 +931,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	}
 	defer d.Backups.Close()
 
-	h, err := newHandler(d, Options{APIKeys: keys, Log: log, LimitEntity: getenv("LUCID_GATEWAY_LIMIT_ENTITY")})
+	h, err := newHandler(d, Options{APIKeys: keys, Log: log, LimitEntity: getenv("LUCID_GATEWAY_LIMIT_ENTITY"),
+		TracerProvider: tp, MeterProvider: tel.mp, Metrics: tel.metricsHandler()})
 	if err != nil {
 		return err
 	}

@@ -217,8 +217,13 @@ func TestOpenAPI(t *testing.T) {
 	for _, ops := range paths {
 		total += len(ops.(map[string]any))
 	}
-	if total != n+1 { // + /openapi.json itself
-		t.Errorf("document has %d operations, want the issue's %d and /openapi.json", total, n)
+	for _, r := range []string{"/openapi.json", "/metrics"} {
+		if ops, ok := paths[r].(map[string]any); !ok || ops["get"] == nil {
+			t.Errorf("GET %s missing from /openapi.json", r)
+		}
+	}
+	if total != n+2 { // + /openapi.json itself and /metrics
+		t.Errorf("document has %d operations, want the issue's %d, /openapi.json and /metrics", total, n)
 	}
 	// Every operation of the document is served (not 404/405) without a key
 	// as 401, or publicly.
@@ -452,6 +457,19 @@ func TestGracefulShutdown(t *testing.T) {
 	c.call("GET", "/health", "", "", 200)
 	c.call("GET", "/api/v1/database/mongodb/stats", key, "", 200)
 	c.call("POST", "/api/v1/database/elasticsearch/search", key, `{"user_id":"u1"}`, 503)
+	// run serves /metrics through the OTel Prometheus exporter.
+	resp, err := http.Get(c.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`lucid_gateway_requests_total{http_request_method="GET",http_response_status_code="200",http_route="/health"`,
+		`lucid_mongo_command_duration_seconds_count{db_operation="dbStats"`, "go_goroutines "} {
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("run's /metrics (%d) lacks %s", resp.StatusCode, want)
+		}
+	}
 	http.DefaultClient.CloseIdleConnections()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)

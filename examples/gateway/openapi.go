@@ -56,6 +56,10 @@ func openAPI() ([]byte, error) {
 			},
 		}
 		resp := op["responses"].(map[string]any)
+		if rt.path == "/metrics" {
+			resp["200"] = map[string]any{"description": "OK", "content": map[string]any{"text/plain; version=0.0.4": map[string]any{}}}
+			resp["503"] = errResp("metrics not configured")
+		}
 		if rt.path == "/health" {
 			resp["503"] = map[string]any{"description": "the tier is down", "content": map[string]any{"application/json": map[string]any{}}}
 		}
