@@ -377,6 +377,11 @@ type EnsureOptions struct {
 	// registry's. Off, such an index is reported ActionConflict and left
 	// alone: it may be what another service relies on.
 	ReplaceConflicting bool
+	// Collections, when not empty, limits the run to these collections of
+	// the registry (a restore of a few Lucid collections sets up those, not
+	// all 15); a name the registry does not hold is ErrInvalid before
+	// anything is changed. Empty: every collection of the registry.
+	Collections []lucidkeys.Collection
 }
 
 // EnsureSchema is EnsureSchemaWith with the zero EnsureOptions: conflicts
@@ -410,6 +415,16 @@ func (d *DB) EnsureSchema(ctx context.Context) (SchemaReport, error) {
 // inspected.
 func (d *DB) EnsureSchemaWith(ctx context.Context, o EnsureOptions) (SchemaReport, error) {
 	var rep SchemaReport
+	var only map[lucidkeys.Collection]bool
+	if len(o.Collections) > 0 {
+		only = make(map[lucidkeys.Collection]bool, len(o.Collections))
+		for _, c := range o.Collections {
+			if _, ok := d.schema.Collection(c); !ok {
+				return rep, fmt.Errorf("mongostore: ensure schema: collection %.60q is not in the registry: %w", c, ErrInvalid)
+			}
+			only[c] = true
+		}
+	}
 	f, err := d.Features(ctx)
 	if err != nil {
 		return rep, err
@@ -433,6 +448,9 @@ func (d *DB) EnsureSchemaWith(ctx context.Context, o EnsureOptions) (SchemaRepor
 	level := d.cfg.ValidationLevel
 	for _, spec := range d.schema.colls {
 		name := spec.Name
+		if only != nil && !only[name] {
+			continue
+		}
 		op := string(name) + ".ensureSchema"
 		st := state[name]
 		fail := func(kind, item string, err error) {

@@ -4,6 +4,7 @@ package mongostore_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -451,4 +452,45 @@ func TestValidateUpdate(t *testing.T) {
 		}
 	}
 	_ = time.Second
+}
+
+// TestEnsureSchemaCollections: EnsureOptions.Collections sets up only the
+// collections named (a restore of two Lucid collections creates no other),
+// and a name outside the registry is refused before anything is created.
+func TestEnsureSchemaCollections(t *testing.T) {
+	ctx := ctxT(t)
+	db := connect(t, mongostore.Config{})
+	if _, err := db.EnsureSchemaWith(ctx, mongostore.EnsureOptions{Collections: []lucidkeys.Collection{lucidkeys.CollUsers, "no_such"}}); !errors.Is(err, mongostore.ErrInvalid) {
+		t.Fatalf("unknown collection: %v, want ErrInvalid", err)
+	}
+	if names, err := db.Database().ListCollectionNames(ctx, bson.D{}); err != nil || len(names) != 0 {
+		t.Fatalf("after a refused run: collections %v, %v; want none", names, err)
+	}
+	rep, err := db.EnsureSchemaWith(ctx, mongostore.EnsureOptions{Collections: []lucidkeys.Collection{lucidkeys.CollUsers, lucidkeys.CollSessions}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range rep.Items {
+		if it.Collection != lucidkeys.CollUsers && it.Collection != lucidkeys.CollSessions {
+			t.Errorf("item of %s reported: %+v", it.Collection, it)
+		}
+	}
+	names, err := db.Database().ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"sessions", "users"}) {
+		t.Fatalf("collections %v, want [sessions users]", names)
+	}
+	// The rest of the registry comes with a full run, the two are unchanged.
+	rep, err = db.EnsureSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range rep.Items {
+		if (it.Collection == lucidkeys.CollUsers || it.Collection == lucidkeys.CollSessions) && it.Action == mongostore.ActionCreated {
+			t.Errorf("full run created %s %s again", it.Kind, it.Name)
+		}
+	}
 }

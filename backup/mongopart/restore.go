@@ -78,9 +78,10 @@ func Decompress(r io.Reader) (io.Reader, error) {
 // the data, which is faster, as mongorestore does. A unique index the
 // restored data breaks fails the restore, naming the index.
 //
-// EnsureSchemaWith covers the whole registry: restoring one Lucid
-// collection also creates the registry's other collections, empty, as a
-// service's start would. To give a scratch database the schema, pass a
+// EnsureSchemaWith runs for the Lucid collections restored only
+// (Ensure.Collections, when set, names others to set up too): restoring
+// users does not create the registry's other collections; a service's
+// EnsureSchema at start does. To give a scratch database the schema, pass a
 // store connected to it (mongostore.Connect with Database "scratch" and
 // the same URI) and rename into it. In merge mode (no Drop) documents go
 // into the collection as it is, an existing validator included.
@@ -93,7 +94,8 @@ type Restorer struct {
 	// collections of its database (see above).
 	Lucid *mongostore.DB
 	// Ensure is what Lucid.EnsureSchemaWith may change of what exists
-	// (ReplaceConflicting).
+	// (ReplaceConflicting) and, in Collections, which collections it sets
+	// up (default: the Lucid collections restored).
 	Ensure mongostore.EnsureOptions
 	// Rename maps source namespaces to targets: a key "db" renames a
 	// database ("lucid" → "scratch"), a key "db.coll" one collection
@@ -412,7 +414,15 @@ func (r Restorer) ensure(ctx context.Context, lucid []restored, res *Result) err
 	if len(lucid) == 0 {
 		return nil
 	}
-	rep, err := r.Lucid.EnsureSchemaWith(ctx, r.Ensure)
+	// Only the collections restored: a selective restore of users sets
+	// up users, not the registry's other 14 (unless Ensure names more).
+	o := r.Ensure
+	if len(o.Collections) == 0 {
+		for _, l := range lucid {
+			o.Collections = append(o.Collections, l.lucid.Name)
+		}
+	}
+	rep, err := r.Lucid.EnsureSchemaWith(ctx, o)
 	res.Schema.Items = append(res.Schema.Items, rep.Items...)
 	if err != nil {
 		return fmt.Errorf("mongopart: schema of %s: %w", r.Lucid.Database().Name(), err)
