@@ -101,6 +101,19 @@
 // after its ctx is done, and is bounded by Config.RequestTimeout.
 // Transport is the escape hatch to the native transport.
 //
+// # Observability
+//
+// Config.TracerProvider traces each request as one OpenTelemetry client
+// span ("search lucid-sessions-*": db.system, db.operation, the index,
+// server.address and server.port, the SDK's error kind on failure; never a
+// query, a document or a URL); Config.MeterProvider measures
+// lucid.search.request.duration and lucid.search.request.errors by
+// operation (and kind) and the BulkIndexers' lucid.search.bulk.queued,
+// .indexed, .retried and .failed items. Either nil (or a
+// noop.TracerProvider) costs nothing. Config.Logger receives every line
+// the transport logs (a failed round trip at WARN), credentials redacted;
+// nothing is written to stderr.
+//
 // # Engine differences handled here
 //
 // Both engines are reached with go-elasticsearch's esapi request structs

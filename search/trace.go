@@ -110,8 +110,13 @@ func (o *observer) begin(ctx context.Context, c *Client, op, indices string) (co
 		}
 	}
 	ctx, r.span = o.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, r
+	return context.WithValue(ctx, spanKey{}, r.span), r
 }
+
+// spanKey marks the ctx of a request the SDK traces, whose span roundTrip
+// may annotate: a request sent through Transport() carries the caller's
+// span, which is not the SDK's to touch.
+type spanKey struct{}
 
 // end records the outcome of the request: err is the error the SDK returns
 // for it (nil for success), whose kind goes on the span and in the error
@@ -138,8 +143,8 @@ func (r *request) end(ctx context.Context, err error) {
 // the attempt count, and, before Connect has detected the product, the
 // product the answer names.
 func roundTrip(c *Client, req *http.Request, res *http.Response) {
-	span := trace.SpanFromContext(req.Context())
-	if !span.IsRecording() {
+	span, ok := req.Context().Value(spanKey{}).(trace.Span)
+	if !ok || !span.IsRecording() {
 		return
 	}
 	attrs := make([]attribute.KeyValue, 0, 4)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -22,7 +23,8 @@ import (
 // span per SDK request, named "<operation> <index>", with db.system,
 // db.operation, the index, server.address and server.port; the failures
 // carry the SDK's error kind; no attribute, event or status holds the
-// token, the document or the query.
+// token, the document or the query. A request through Transport() adds
+// nothing to the caller's span.
 func TestTracing(t *testing.T) {
 	ctx := ctxT(t)
 	sr := tracetest.NewSpanRecorder()
@@ -58,6 +60,16 @@ func TestTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A request through the escape hatch is not traced, and the caller's
+	// span it carries is left alone.
+	pctx, parent := tp.Tracer("test").Start(ctx, "caller")
+	res, err := esapi.CatIndicesRequest{}.Do(pctx, c.Transport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	parent.End()
+
 	byName := map[string][]map[string]string{}
 	for _, sp := range sr.Ended() {
 		attrs := map[string]string{}
@@ -65,6 +77,12 @@ func TestTracing(t *testing.T) {
 			attrs[string(a.Key)] = a.Value.String()
 		}
 		byName[sp.Name()] = append(byName[sp.Name()], attrs)
+		if sp.Name() == "caller" {
+			if len(attrs) != 0 {
+				t.Errorf("the caller's span was annotated: %v", attrs)
+			}
+			continue
+		}
 		var all strings.Builder
 		fmt.Fprintf(&all, "%s %v %s", sp.Name(), attrs, sp.Status().Description)
 		for _, e := range sp.Events() {
