@@ -106,6 +106,32 @@ func TestLoopFilesystem(t *testing.T) {
 		t.Fatalf("performance: %+v %v", p, err)
 	}
 
+	// DirDeviceIO counts what reaches the device: 4 MiB written and
+	// fsynced show up in its written bytes.
+	before, err := DirDeviceIO(v.Path)
+	if err != nil || before.Device != p.Device {
+		t.Fatalf("device I/O: %+v %v (performance device %s)", before, err, p.Device)
+	}
+	wf, err := os.Create(filepath.Join(v.Path, "io-probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wf.Write(make([]byte, 4<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := wf.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	_ = wf.Close()
+	after, err := DirDeviceIO(v.Path)
+	if err != nil || after.WrittenBytes < before.WrittenBytes+4<<20 || after.Writes <= before.Writes {
+		t.Fatalf("device I/O after 4 MiB fsynced: before %+v, after %+v, %v", before, after, err)
+	}
+	_ = os.Remove(filepath.Join(v.Path, "io-probe"))
+	if _, err := DirDeviceIO("/proc"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("device I/O of /proc: %v, want ErrUnsupported", err)
+	}
+
 	// Fill the disk: health and the monitor report it.
 	var events []Event
 	mon := m.NewMonitor(MonitorOptions{OnEvent: func(e Event) { events = append(events, e) }})

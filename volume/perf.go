@@ -116,3 +116,33 @@ func (p *Performance) fill(a, b diskStats) {
 	}
 	p.InFlight = b.inFlight
 }
+
+// DeviceIO is the cumulative I/O of the block device holding a directory
+// since the kernel started, from /proc/diskstats: what a metrics exporter
+// turns into rates (Performance samples it twice instead).
+type DeviceIO struct {
+	Device       string        // kernel name, e.g. "vda", "mmcblk0p2"
+	Reads        uint64        // reads completed
+	ReadBytes    uint64        // bytes read (512-byte sectors, as the kernel counts)
+	ReadTime     time.Duration // time spent reading
+	Writes       uint64        // writes completed
+	WrittenBytes uint64        // bytes written
+	WriteTime    time.Duration // time spent writing
+	IOTime       time.Duration // time the device was busy
+	InFlight     uint64        // requests in flight now
+}
+
+// DirDeviceIO returns the cumulative I/O of the block device holding dir.
+// The error wraps ErrUnsupported when dir is on no block device with
+// statistics (tmpfs, overlay, network filesystems) or off Linux.
+func DirDeviceIO(dir string) (DeviceIO, error) {
+	dev, s, err := deviceStats(dir)
+	if err != nil {
+		return DeviceIO{Device: dev}, err
+	}
+	ms := func(v uint64) time.Duration { return time.Duration(v) * time.Millisecond }
+	return DeviceIO{Device: dev,
+		Reads: s.reads, ReadBytes: s.readSectors * 512, ReadTime: ms(s.readMs),
+		Writes: s.writes, WrittenBytes: s.writeSectors * 512, WriteTime: ms(s.writeMs),
+		IOTime: ms(s.ioMs), InFlight: s.inFlight}, nil
+}

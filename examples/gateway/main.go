@@ -915,6 +915,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 		if err := tel.reg.Register(volumeprom.NewCollector(mon)); err != nil {
 			return err
 		}
+		if err := tel.reg.Register(volumeprom.NewIOCollector(dm)); err != nil {
+			return err
+		}
 	}
 	if *identity == "" {
 		*identity = filepath.Clean(*backupDir) + ".key"

@@ -157,7 +157,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	defer mon.Close()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(volumeprom.NewCollector(mon), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(volumeprom.NewCollector(mon), volumeprom.NewIOCollector(vols), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	agg := health.NewAggregator(health.Options{Logger: log})
 	if err := agg.Register("volumes", vols, health.CheckOptions{}); err != nil {
 		return err
