@@ -58,6 +58,10 @@ fi
 step "format, vet, staticcheck, cross-builds"
 bad=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$bad" ] || { echo "gofmt needed:"; echo "$bad"; exit 1; }
+# go.mod says what the code imports: direct requirements unmarked, nothing
+# missing or left over (helpers adding modules with go get leave them marked
+# indirect).
+go mod tidy -diff
 go vet ./...
 staticcheck ./...
 # The benchmark module links esutil, whose client compiles ~800 typedapi
