@@ -221,6 +221,25 @@ type BackupOptions struct {
 	// (its cause kept). The scheduler uses it to prove it still holds its
 	// lock (fencing) right before the commit.
 	BeforeCommit func(ctx context.Context, m *Manifest) error
+	// Progress, when set, receives each part's progress: about once a
+	// second while the part streams (ProgressInterval), and once with Done
+	// when its object is committed. It is called from the goroutine
+	// streaming the part — concurrently for different parts with Parallel
+	// — so it must be safe for that, return quickly and not call the
+	// Manager.
+	Progress func(Progress)
+	// ProgressInterval is the least time between two reports of one part
+	// (default one second).
+	ProgressInterval time.Duration
+}
+
+// Progress is one part's progress in a backup, for BackupOptions.Progress.
+type Progress struct {
+	Backup      string // the backup's ID
+	Part        string
+	PlainBytes  int64 // the source's bytes streamed so far
+	StoredBytes int64 // bytes written to the sink so far (compressed, encrypted)
+	Done        bool  // the part's last report: its object is committed
 }
 
 // Manager runs backups into one Sink. It is safe for concurrent use.
@@ -445,7 +464,7 @@ func (m *Manager) Backup(ctx context.Context, parts []Part, opts *BackupOptions)
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			pm, err := m.writePart(pctx, man.ID, parts[i], pms[i])
+			pm, err := m.writePart(pctx, man.ID, parts[i], pms[i], opts)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -551,7 +570,7 @@ func (m *Manager) planPart(ctx context.Context, id string, p Part, objects map[s
 
 // writePart streams part p into its object, described by pm (planPart),
 // and returns pm completed with digests, counts and times.
-func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManifest) (PartManifest, error) {
+func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManifest, opts *BackupOptions) (PartManifest, error) {
 	pm.Start = m.now().UTC()
 	w, err := m.sink.Create(ctx, joinName(id, pm.Object))
 	if err != nil {
@@ -562,7 +581,19 @@ func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManif
 		_ = w.Abort()
 		return pm, err
 	}
-	st, err := p.Source.Stream(ctx, enc.in)
+	in := enc.in
+	report := func(done bool) {}
+	if opts.Progress != nil {
+		report = func(done bool) {
+			opts.Progress(Progress{Backup: id, Part: p.Name, PlainBytes: enc.plain.n.Load(), StoredBytes: enc.stored.n.Load(), Done: done})
+		}
+		every := opts.ProgressInterval
+		if every <= 0 {
+			every = time.Second
+		}
+		in = &progressWriter{w: enc.in, every: every, last: time.Now(), now: time.Now, report: func() { report(false) }}
+	}
+	st, err := p.Source.Stream(ctx, in)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -580,6 +611,7 @@ func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManif
 		return pm, err
 	}
 	pm.Stored, pm.Plain = enc.stored.digest(), enc.plain.digest()
+	report(true)
 	pm.Records, pm.Counts = st.Records, st.Counts
 	pm.End = m.now().UTC()
 	if pm.End.Before(pm.Start) {

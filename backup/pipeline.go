@@ -9,6 +9,8 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"sync/atomic"
+	"time"
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/gzip"
@@ -93,8 +95,8 @@ func checkLevel(c Compression, level int) error {
 
 // digester counts and hashes what passes through it.
 type digester struct {
-	h hash.Hash // nil: count only
-	n int64
+	h hash.Hash    // nil: count only
+	n atomic.Int64 // read by progress reports from another goroutine
 }
 
 func newDigester() *digester { return &digester{h: sha256.New()} }
@@ -106,15 +108,15 @@ func (d *digester) Write(p []byte) (int, error) {
 	if d.h != nil {
 		d.h.Write(p)
 	}
-	d.n += int64(len(p))
+	d.n.Add(int64(len(p)))
 	return len(p), nil
 }
 
 func (d *digester) digest() Digest {
 	if d.h == nil {
-		return Digest{Size: d.n}
+		return Digest{Size: d.n.Load()}
 	}
-	return Digest{Size: d.n, SHA256: hex.EncodeToString(d.h.Sum(nil))}
+	return Digest{Size: d.n.Load(), SHA256: hex.EncodeToString(d.h.Sum(nil))}
 }
 
 // teeWriter writes to w and then hashes what w accepted.
@@ -383,4 +385,24 @@ func describeRecipients(rs []age.Recipient) string {
 		}
 	}
 	return kinds
+}
+
+// progressWriter reports a part's progress at most every interval while
+// its source writes; the final report comes from writePart once the
+// object is committed.
+type progressWriter struct {
+	w      io.Writer
+	every  time.Duration
+	last   time.Time
+	report func()
+	now    func() time.Time
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if t := p.now(); t.Sub(p.last) >= p.every {
+		p.last = t
+		p.report()
+	}
+	return n, err
 }

@@ -322,7 +322,13 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger, re
 			}
 			return mx.instrument(parts), nil
 		},
-		Options: backup.BackupOptions{Parallel: cfg.Parallel, Labels: map[string]string{system.LabelSet: system.SetFull}},
+		Options: backup.BackupOptions{Parallel: cfg.Parallel, Labels: map[string]string{system.LabelSet: system.SetFull},
+			// A long set on a Pi shows it is moving: each part every 30 s and when committed.
+			ProgressInterval: 30 * time.Second,
+			Progress: func(p backup.Progress) {
+				log.Info("backup: part progress", "backup", p.Backup, "part", p.Part,
+					"plain_bytes", p.PlainBytes, "stored_bytes", p.StoredBytes, "done", p.Done)
+			}},
 	}); err != nil {
 		return err
 	}
