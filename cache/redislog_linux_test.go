@@ -3,22 +3,19 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sys/unix"
 
 	"github.com/HamiGames/lucid-data/cache"
+	"github.com/HamiGames/lucid-data/internal/stderrcap"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 )
 
@@ -61,37 +58,8 @@ func (h *recordHandler) snapshot() []string {
 	return append([]string(nil), h.lines...)
 }
 
-// captureStderr points fd 2 at a pipe until the returned function, which
-// restores it and returns what was written there.
-func captureStderr(t *testing.T) func() string {
-	t.Helper()
-	saved, err := unix.Dup(2)
-	noErr(t, err)
-	r, w, err := os.Pipe()
-	noErr(t, err)
-	noErr(t, unix.Dup2(int(w.Fd()), 2))
-	var buf bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.Copy(&buf, r)
-	}()
-	var once sync.Once
-	var out string
-	stop := func() string {
-		once.Do(func() {
-			_ = unix.Dup2(saved, 2)
-			_ = unix.Close(saved)
-			_ = w.Close()
-			<-done
-			_ = r.Close()
-			out = buf.String()
-		})
-		return out
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
+// captureStderr is internal/stderrcap's, shared by the SDK's no-stderr tests.
+var captureStderr = stderrcap.Capture
 
 // TestRedisLogsThroughLogger stops Redis under a client made by Connect
 // with a password in its URL: go-redis's "failed to dial" lines reach the

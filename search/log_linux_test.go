@@ -5,17 +5,14 @@ package search
 import (
 	"bytes"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/HamiGames/lucid-data/internal/stderrcap"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 )
 
@@ -37,43 +34,8 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// captureStderr points fd 2 at a pipe until the returned function, which
-// restores it and returns what was written there.
-func captureStderr(t *testing.T) func() string {
-	t.Helper()
-	saved, err := unix.Dup(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Dup2(int(w.Fd()), 2); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.Copy(&buf, r)
-	}()
-	var once sync.Once
-	var out string
-	stop := func() string {
-		once.Do(func() {
-			_ = unix.Dup2(saved, 2)
-			_ = unix.Close(saved)
-			_ = w.Close()
-			<-done
-			_ = r.Close()
-			out = buf.String()
-		})
-		return out
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
+// captureStderr is internal/stderrcap's, shared by the SDK's no-stderr tests.
+var captureStderr = stderrcap.Capture
 
 // TestTransportLogsThroughLogger: a Client with credentials in its address
 // URL, a password and an API key logs its round trips to its Logger at

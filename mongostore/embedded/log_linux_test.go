@@ -3,20 +3,17 @@
 package embedded_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"golang.org/x/sys/unix"
 
+	"github.com/HamiGames/lucid-data/internal/stderrcap"
 	"github.com/HamiGames/lucid-data/mongostore/embedded"
 )
 
@@ -62,33 +59,7 @@ func (h records) get() []string {
 func TestLogsSane(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	saved, err := unix.Dup(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Dup2(int(pw.Fd()), 2); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	copied := make(chan struct{})
-	go func() { defer close(copied); _, _ = io.Copy(&stderr, pr) }()
-	restore := func() {
-		_ = unix.Dup2(saved, 2)
-		_ = unix.Close(saved)
-		_ = pw.Close()
-		<-copied
-		_ = pr.Close()
-	}
-	restored := false
-	defer func() {
-		if !restored {
-			restore()
-		}
-	}()
+	stop := stderrcap.Capture(t)
 
 	h := newRecords()
 	s, err := embedded.Start(ctx, embedded.Config{Logger: slog.New(h)})
@@ -110,11 +81,8 @@ func TestLogsSane(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	restore()
-	restored = true
-
-	if stderr.Len() > 0 {
-		t.Errorf("written to stderr:\n%s", stderr.String())
+	if out := stop(); out != "" {
+		t.Errorf("written to stderr:\n%s", out)
 	}
 	lines := h.get()
 	if len(lines) == 0 {
