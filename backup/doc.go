@@ -17,8 +17,8 @@
 // flight, a stage between compression and encryption (gzip, and zstd on
 // one core) three 1 MiB buffers, age one 64 KiB chunk; the local sink writes through, the S3 sink
 // (backup/s3sink) buffers PartSize × (Concurrency+1). Peak RSS measured
-// writing a 2 GiB part: 109 MiB with two compression goroutines, 34 MiB
-// with Concurrency 1; verifying it, 23 MiB. Decoding caps a zstd window at
+// writing a 2 GiB part: 121 MiB with two compression goroutines (34 MiB
+// with Concurrency 1 when last measured); verifying it, 35 MiB. Decoding caps a zstd window at
 // 64 MiB whatever the stream asks for.
 //
 // Encryption is age (filippo.io/age): X25519 recipients, or a scrypt
