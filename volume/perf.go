@@ -51,6 +51,12 @@ func DirPerformance(ctx context.Context, dir string, interval time.Duration) (Pe
 	if interval <= 0 {
 		interval = DefaultPerfInterval
 	}
+	// A done ctx wins even when the interval has also passed: select picks
+	// at random among ready cases, and under emulation (qemu, CI's arm run)
+	// reading diskstats outlasted a 1 ms interval.
+	if err := ctx.Err(); err != nil {
+		return Performance{}, ioErr(err, "performance of %s", dir)
+	}
 	p := Performance{Path: dir}
 	dev, before, derr := deviceStats(dir)
 	p.Device = dev
@@ -61,6 +67,9 @@ func DirPerformance(ctx context.Context, dir string, interval time.Duration) (Pe
 		t.Stop()
 		return Performance{}, ioErr(ctx.Err(), "performance of %s", dir)
 	case <-t.C:
+		if err := ctx.Err(); err != nil {
+			return Performance{}, ioErr(err, "performance of %s", dir)
+		}
 	}
 	p.Interval = time.Since(start)
 	if derr == nil {
