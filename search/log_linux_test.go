@@ -3,36 +3,20 @@
 package search
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/HamiGames/lucid-data/internal/stderrcap"
 	"github.com/HamiGames/lucid-data/internal/testenv"
+	"github.com/HamiGames/lucid-data/internal/testlog"
 )
 
-// lockedBuffer is an io.Writer safe for the transport's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is internal/testlog's goroutine-safe buffer.
+type lockedBuffer = testlog.Buffer
 
 // captureStderr is internal/stderrcap's, shared by the SDK's no-stderr tests.
 var captureStderr = stderrcap.Capture

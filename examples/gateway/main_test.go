@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/internal/testenv"
+	"github.com/HamiGames/lucid-data/internal/testlog"
 	"github.com/HamiGames/lucid-data/lucidkeys"
 	"github.com/HamiGames/lucid-data/mongostore"
 	"github.com/HamiGames/lucid-data/search"
@@ -52,22 +52,8 @@ var issueRoutes = []string{
 
 const key = "test-key-0123456789"
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is internal/testlog's goroutine-safe buffer.
+type lockedBuffer = testlog.Buffer
 
 type fixture struct {
 	t       *testing.T

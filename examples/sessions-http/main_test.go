@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/HamiGames/lucid-data/cache"
 	"github.com/HamiGames/lucid-data/internal/testenv"
+	"github.com/HamiGames/lucid-data/internal/testlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.M(m)) }
@@ -300,21 +299,5 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the server's goroutines write to while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is internal/testlog's goroutine-safe buffer.
+type lockedBuffer = testlog.Buffer
