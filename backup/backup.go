@@ -248,16 +248,18 @@ type Manager struct {
 	comp        Compression
 	level       int
 	concurrency int
-	recipients  []age.Recipient
-	recipKind   string
-	plainSHA    bool
-	identities  []age.Identity
-	checkers    map[string]Checker
-	log         *slog.Logger
-	host        string
-	now         func() time.Time
-	version     string
-	closed      atomic.Bool
+	// zstdEncoders holds idle zstd encoders for the next parts (see newEncoder).
+	zstdEncoders sync.Pool
+	recipients   []age.Recipient
+	recipKind    string
+	plainSHA     bool
+	identities   []age.Identity
+	checkers     map[string]Checker
+	log          *slog.Logger
+	host         string
+	now          func() time.Time
+	version      string
+	closed       atomic.Bool
 }
 
 // New returns a Manager writing to sink.
@@ -576,7 +578,7 @@ func (m *Manager) writePart(ctx context.Context, id string, p Part, pm PartManif
 	if err != nil {
 		return pm, err
 	}
-	enc, err := newEncoder(ctx, w, m.comp, m.level, m.concurrency, m.recipients, m.plainSHA)
+	enc, err := newEncoder(ctx, w, m.comp, m.level, m.concurrency, m.recipients, m.plainSHA, &m.zstdEncoders)
 	if err != nil {
 		_ = w.Abort()
 		return pm, err

@@ -106,7 +106,18 @@ type localWriter struct {
 	tmp, final string
 	name       string
 	done       bool
+	// written is the object's size so far, flushed how much of it was
+	// handed to startWriteback.
+	written, flushed int64
 }
+
+// writebackEvery is how many bytes a local object takes before the kernel
+// is asked to start writing them to disk, so an object's writeback runs
+// while the rest of it is still being compressed and encrypted instead of
+// all in Commit's fsync (28 ms of a 300 ms backup of 128 MiB measured
+// here), and a Pi's SD card sees a steady stream rather than dirty pages
+// piling up to the kernel's limit and one long stall.
+const writebackEvery = 8 << 20
 
 func (w *localWriter) Write(p []byte) (int, error) {
 	if w.done {
@@ -115,7 +126,13 @@ func (w *localWriter) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return w.f.Write(p)
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	return n, err
 }
 
 func (w *localWriter) Commit() error {
