@@ -54,11 +54,12 @@ func (c Compression) ext() string {
 // block at a time), the async stage (gzip, and zstd on one core)
 // asyncBuffers × asyncBufSize, age one 64 KiB chunk; the sink's own buffer comes on top (local: none; S3:
 // PartSize × (Concurrency+1)). Measured on a 2 GiB part to a local
-// directory (TestPeakRSS): peak RSS 109 MiB with Concurrency 2, 34 MiB with
-// Concurrency 1 (Go heap in use 54 and 12 MiB; the rest is the collector's
-// headroom). Reading holds the decoder's window, capped at zstdMaxWindow
-// whatever a corrupt or hostile stream asks for, and zstdDecoders blocks:
-// 23 MiB peak RSS verifying the same part.
+// directory (TestPeakRSS): peak RSS 123 MiB with Concurrency 2, 34 MiB with
+// Concurrency 1 in an earlier run (Go heap in use 54 and 12 MiB; the rest is
+// the collector's headroom). An idle Manager may hold encoders in its pool
+// until the collector drops them. Reading holds the decoder's window, capped
+// at zstdMaxWindow whatever a corrupt or hostile stream asks for, and
+// zstdDecoders blocks: 39 MiB peak RSS verifying the same part.
 const (
 	zstdWindow    = 1 << 20
 	zstdMaxWindow = 64 << 20
