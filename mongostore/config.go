@@ -142,8 +142,8 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 	if dbName == "" {
 		dbName = DefaultDatabase
 	}
-	if strings.ContainsAny(dbName, "/\\. \"$\x00") || len(dbName) > 63 {
-		return nil, "", invalidf("connect", "database name %q: must not contain /\\. \"$ or NUL and must be at most 63 bytes", dbName)
+	if err := checkDatabaseName("connect", dbName); err != nil {
+		return nil, "", err
 	}
 	o := options.Client().ApplyURI(cfg.URI)
 	app := cfg.AppName
@@ -237,6 +237,16 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 		return nil, "", &Error{Kind: ErrInvalid, Op: "connect", Err: d.redactErr(err)}
 	}
 	return o, dbName, nil
+}
+
+// checkDatabaseName applies MongoDB's rules for database names (the
+// characters no platform's mongod accepts, and its 64-byte limit less the
+// terminator), so a bad name is ErrInvalid before anything is sent.
+func checkDatabaseName(op, name string) error {
+	if strings.ContainsAny(name, "/\\. \"$\x00") || len(name) > 63 {
+		return invalidf(op, "database name %q: must not contain /\\. \"$ or NUL and must be at most 63 bytes", name)
+	}
+	return nil
 }
 
 func orDur(v, def time.Duration) time.Duration {

@@ -35,6 +35,13 @@
 // driver's handles for anything this package does not wrap. Close is
 // idempotent, and every call after it fails with ErrClosed.
 //
+// DB.WithDatabase returns a DB for another database on the same client (a
+// scratch database for a selective restore, say) with the same Config,
+// schema registry, retries, tracing and metrics, like the driver's
+// Client.Database; only the DB Connect returned owns the client, so closing
+// it closes every DB derived from it, while closing a derived DB leaves the
+// client to the others.
+//
 // # Store and Collection[T]
 //
 // Store is the interface services program against; *DB implements it, and

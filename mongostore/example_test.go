@@ -118,3 +118,29 @@ func ExampleCollection() {
 		fmt.Println(s.SessionID, s.EndedAt)
 	}
 }
+
+// A second database on the same client: a scratch database for a
+// selective restore, with the same schema registry, validation, retries,
+// tracing and metrics, and no second connection pool.
+func ExampleDB_WithDatabase() {
+	ctx := context.Background()
+	db, err := mongostore.Connect(ctx, mongostore.Config{Database: "lucid"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close(ctx) // disconnects the client: scratch is closed too
+
+	scratch, err := db.WithDatabase("lucid_restore_check")
+	if err != nil {
+		log.Fatal(err) // ErrInvalid: not a database name
+	}
+	if _, err := scratch.EnsureSchemaWith(ctx, mongostore.EnsureOptions{Collections: []lucidkeys.Collection{lucidkeys.CollUsers}}); err != nil {
+		log.Fatal(err)
+	}
+	n, err := scratch.Count(ctx, lucidkeys.CollUsers, mongostore.All)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "users in", scratch.Database().Name())
+	_ = scratch.Database().Drop(ctx) // the driver's handle: drop the scratch database
+}

@@ -214,16 +214,17 @@ func (d *DB) Features(ctx context.Context) (Features, error) {
 	if err := d.live(ctx, "features"); err != nil {
 		return Features{}, err
 	}
-	d.featMu.Lock()
-	defer d.featMu.Unlock()
-	if d.feat != nil {
-		return *d.feat, nil
+	c := d.conn // the features are the server's: probed once per client
+	c.featMu.Lock()
+	defer c.featMu.Unlock()
+	if c.feat != nil {
+		return *c.feat, nil
 	}
 	f, err := d.probe(ctx)
 	if err != nil {
 		return Features{}, err
 	}
-	d.feat = &f
+	c.feat = &f
 	d.log.Info("mongostore: server features", "validators", f.Validators, "ttl", f.TTLIndexes,
 		"text", f.TextIndexes, "transactions", f.Transactions, "changeStreams", f.ChangeStreams, "sharding", f.Sharding, "sparse", f.SparseIndexes)
 	return f, nil

@@ -79,7 +79,7 @@ func (d *DB) live(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Kind: err, Op: op}
 	}
-	if d.closed.Load() {
+	if d.conn.closed.Load() || d.closed.Load() {
 		return &Error{Kind: ErrClosed, Op: op}
 	}
 	return nil
