@@ -19,7 +19,8 @@
 // collections (Include, Exclude) restored into the original place or
 // renamed (lucid.users → scratch.users). Lucid collections restored into
 // a mongostore.DB's database get mongostore's registry validator and
-// indexes (EnsureSchemaWith) instead of the archive's: see Restorer.
+// indexes (EnsureSchemaWith) instead of the archive's: see Restorer. For a
+// scratch database, DB.WithDatabase derives that DB on the same client.
 // Checker parses a part for backup.Manager.Verify: structure, CRCs,
 // document counts by namespace.
 //

@@ -39,19 +39,20 @@ func Example() {
 
 // Restore two collections of a backup into a scratch database that has
 // Lucid's schema: the registry's validators and indexes, not the
-// archive's, as a service's EnsureSchema would leave them.
+// archive's, as a service's EnsureSchema would leave them. The scratch
+// database is reached through the service's own client.
 func ExampleRestorer_lucid() {
 	ctx := context.Background()
 	var m *backup.Manager // backup.NewLocal or an S3 target
 	var id string         // a backup's ID, from m.List
-	if m == nil {
+	var db *mongostore.DB // the service's store (mongostore.Connect), on "lucid"
+	if m == nil || db == nil {
 		return // the example needs a target and a server
 	}
-	scratch, err := mongostore.Connect(ctx, mongostore.Config{URI: "mongodb://127.0.0.1:27017/", Database: "scratch"})
+	scratch, err := db.WithDatabase("scratch") // same client, schema and config
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer scratch.Close(ctx)
 	var res mongopart.Result
 	r := mongopart.Restorer{
 		Lucid:   scratch,

@@ -210,6 +210,44 @@ func TestRestoreLucidCollections(t *testing.T) {
 		}
 	})
 
+	t.Run("into-derived-scratch", func(t *testing.T) {
+		// A scratch database reached through the store's own client
+		// (WithDatabase, no second Connect) gets the registry: the
+		// archive's validator, which FerretDB refuses, is not sent, and
+		// the store's own database is left alone.
+		store := lucidStore(t)
+		name := testenv.Namespace(t)
+		dropLater(t, c, name)
+		scratch, err := store.WithDatabase(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res mongopart.Result
+		r := mongopart.Restorer{Client: store.Client(), Lucid: scratch, Rename: map[string]string{src.Name(): name}, Include: []string{src.Name() + ".users"}, Drop: true, Result: &res}
+		if _, err := r.RestoreArchive(ctx, bytes.NewReader(arch)); err != nil {
+			t.Fatal(err)
+		}
+		dst := scratch.Database()
+		sameDocs(t, src, dst, "users")
+		users := indexKeys(t, dst.Collection("users"))
+		if !slices.Contains(users, "users_email_unique") || !slices.Contains(users, "users_nick") || slices.Contains(users, "email_1") {
+			t.Fatalf("scratch users indexes %v", users)
+		}
+		if res.Inserted != 60 || res.Schema.Count(mongostore.ActionCreated) == 0 {
+			t.Fatalf("result %+v", res)
+		}
+		if names, err := store.Database().ListCollectionNames(ctx, bson.D{}); err != nil || len(names) != 0 {
+			t.Fatalf("the store's database holds %v (%v)", names, err)
+		}
+		// Closing the derived DB leaves the store's client to the store.
+		if err := scratch.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("client-mismatch", func(t *testing.T) {
 		store := lucidStore(t)
 		other := testenv.MongoClient(t, testenv.MongoURI(t))

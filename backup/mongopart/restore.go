@@ -81,14 +81,19 @@ func Decompress(r io.Reader) (io.Reader, error) {
 // EnsureSchemaWith runs for the Lucid collections restored only
 // (Ensure.Collections, when set, names others to set up too): restoring
 // users does not create the registry's other collections; a service's
-// EnsureSchema at start does. To give a scratch database the schema, pass a
-// store connected to it (mongostore.Connect with Database "scratch" and
-// the same URI) and rename into it. In merge mode (no Drop) documents go
-// into the collection as it is, an existing validator included.
+// EnsureSchema at start does. To give a scratch database the schema, pass
+// the service's store derived for it, on the same client (no second
+// Connect), and rename into it:
+//
+//	scratch, err := db.WithDatabase("scratch") // db: the service's *mongostore.DB
+//	r := mongopart.Restorer{Lucid: scratch, Rename: map[string]string{"lucid": "scratch"}}
+//
+// In merge mode (no Drop) documents go into the collection as it is, an
+// existing validator included.
 type Restorer struct {
 	// Client is the server to restore into. It may be nil when Lucid is
 	// set (Lucid.Client is used); when both are set they must be the same
-	// client.
+	// client (a DB from WithDatabase has its parent's).
 	Client *mongo.Client
 	// Lucid, when set, is the store whose registry governs the Lucid
 	// collections of its database (see above).
