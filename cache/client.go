@@ -108,19 +108,21 @@ type Config struct {
 	// REDACTED. To send go-redis's lines elsewhere, call redis.SetLogger
 	// after the first Connect: the router is installed only once.
 	Logger *slog.Logger
-	// TracerProvider, when set, traces every command with go-redis's
-	// redisotel instrumentation: a client span per command or pipeline
-	// with db.system=redis, db.operation, server.address and server.port,
-	// and on failure lucid.error.kind and error.type (the errkind of the
-	// error the SDK returns, e.g. "unavailable"). Keys, values, the command
-	// text and credentials are never recorded. Nil, or OpenTelemetry's
-	// noop.TracerProvider (which never records a span): no tracing hook at
-	// all, so no cost.
+	// TracerProvider, when set, traces every command with the spans of
+	// go-redis's redisotel instrumentation (made by the SDK's own hook,
+	// which costs less per command): a client span per command or
+	// pipeline with db.system=redis, db.operation, db.connection_string,
+	// server.address and server.port, and on failure lucid.error.kind and
+	// error.type (the errkind of the error the SDK returns, e.g.
+	// "unavailable"). Keys, values, the command text and credentials are
+	// never recorded. Nil, or OpenTelemetry's noop.TracerProvider (which
+	// never records a span): no tracing hook at all, so no cost.
 	TracerProvider trace.TracerProvider
 	// MeterProvider, when set, measures the client: go-redis's redisotel
-	// pool and latency instruments (db.client.connections.usage, .idle.max,
-	// .idle.min, .max, .waits, .waits_duration, .timeouts, .hits, .misses,
-	// .create_time, .use_time; pool.name is the first address), and the
+	// pool and latency instruments, with its attributes
+	// (db.client.connections.usage, .idle.max, .idle.min, .max, .waits,
+	// .waits_duration, .timeouts, .hits, .misses, .create_time, .use_time;
+	// pool.name is the node's address), and the
 	// SDK's own counters: lucid.redis.command.errors (by db.operation and
 	// lucid.error.kind), lucid.cache.limiter.decisions (by decision and
 	// source) for Limiters, lucid.cache.lock.obtains (by result),
