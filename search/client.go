@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +59,9 @@ type Config struct {
 	APIKey string
 	// TLS configures HTTPS (client certificates, roots, ServerName).
 	TLS *tls.Config
-	// CACert is a PEM bundle of extra roots, an alternative to TLS.RootCAs.
+	// CACert is a PEM bundle of the roots to trust, an alternative to
+	// TLS.RootCAs (it replaces them and the system's, as elastictransport
+	// does).
 	CACert []byte
 	// MaxRetries is the number of retries of a request after a retryable
 	// status or a connection error; negative disables retries.
@@ -95,7 +98,9 @@ type Config struct {
 	// creation rather than from the end of the index's month).
 	SDKLifecycle bool
 	// Transport replaces the HTTP round tripper (proxies, tests); TLS is
-	// then ignored.
+	// then ignored, and with MeterProvider its connections are seen only
+	// through each round trip (no idle count: see MeterProvider). With
+	// CACert it must be an *http.Transport, which is cloned.
 	Transport http.RoundTripper
 	// Logger receives every line the transport logs: one record per round
 	// trip (method, path, status, duration and the transport error; never
@@ -128,7 +133,29 @@ type Config struct {
 	// lucid.search.bulk.queued (accepted by Add), lucid.search.bulk.indexed,
 	// lucid.search.bulk.retried (re-sends) and lucid.search.bulk.failed
 	// (settled with OnFailure), summed over the Client's indexers.
-	// Nil: no instrument, no cost.
+	//
+	// It also measures the HTTP transport's connection pool, which
+	// elastictransport does not expose, per node under OpenTelemetry's
+	// database client names: db.client.connection.count (by
+	// db.client.connection.state: used, the round trips holding a
+	// connection; idle, open connections no round trip holds),
+	// db.client.connection.wait_time (histogram, seconds from asking the
+	// transport for a connection to getting one, a dial included),
+	// db.client.connection.timeouts (round trips whose wait for a
+	// connection ended by a timeout: the dial's, or the request's deadline;
+	// not a caller's cancellation) and lucid.search.pool.waits (round trips
+	// that found no idle connection and got a newly dialled one), each with
+	// db.client.connection.pool.name ("host:port" of the node),
+	// server.address and server.port. Every round trip counts, retries and
+	// Transport()'s requests included. The idle count needs the dialer
+	// Connect installs in its own transport: with Config.Transport only the
+	// used count, the wait time, the waits and the timeouts are reported.
+	// Over HTTP/2 (which neither engine speaks by default) used counts
+	// round trips, not connections. After Close the counts are no longer
+	// reported.
+	//
+	// Nil, or OpenTelemetry's metric noop.MeterProvider: no instrument, no
+	// hook in the transport, no cost.
 	MeterProvider metric.MeterProvider
 }
 
@@ -265,13 +292,38 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		rt, c.ownRT = t, t
 	}
+	built := c.ownRT != nil
+	caCert := cfg.CACert
+	if caCert != nil && (built || c.meters() != nil) {
+		// What elastictransport does with CACert, done here so that Close
+		// releases the connections of the transport actually used (the
+		// clone) and the pool metrics can sit on top of it.
+		t, err := withCACert(rt, caCert)
+		if err != nil {
+			return nil, err
+		}
+		rt, c.ownRT, caCert = t, t, nil
+	}
+	if m := c.meters(); m != nil {
+		// Connection pool metrics: Connect's own transport dials through
+		// the meters; a Config.Transport is only traced per round trip.
+		pm, err := newPoolMeters(cfg.MeterProvider, built)
+		if err != nil {
+			return nil, err
+		}
+		if built {
+			c.ownRT.DialContext = pm.dialContext
+		}
+		m.pool = pm
+		rt = &poolRT{next: rt, pm: pm}
+	}
 	retryOnError := func(r *http.Request, err error) bool { return r.Context().Err() == nil }
 	plain, err := elastictransport.New(elastictransport.Config{
 		URLs:          urls,
 		Username:      cfg.Username,
 		Password:      cfg.Password,
 		APIKey:        cfg.APIKey,
-		CACert:        cfg.CACert,
+		CACert:        caCert,
 		RetryOnStatus: cfg.RetryOnStatus,
 		RetryOnError:  retryOnError,
 		MaxRetries:    cfg.MaxRetries,
@@ -397,7 +449,28 @@ func (c *Client) Close() error {
 	if c.ownRT != nil {
 		c.ownRT.CloseIdleConnections()
 	}
+	if m := c.meters(); m != nil {
+		m.pool.close()
+	}
 	return nil
+}
+
+// withCACert returns a clone of rt (an *http.Transport) trusting only the
+// roots in pem, as elastictransport's Config.CACert does.
+func withCACert(rt http.RoundTripper, pem []byte) (*http.Transport, error) {
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return nil, invalidf("connect", "CACert needs an *http.Transport, not a %T", rt)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.RootCAs = x509.NewCertPool()
+	if !t.TLSClientConfig.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, invalidf("connect", "CACert holds no PEM certificate")
+	}
+	return t, nil
 }
 
 // doer is any esapi request.

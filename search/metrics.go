@@ -16,6 +16,7 @@ type searchMeters struct {
 	indexed  metric.Int64Counter     // bulk items settled with OnSuccess
 	retried  metric.Int64Counter     // bulk item re-sends
 	failed   metric.Int64Counter     // bulk items settled with OnFailure
+	pool     *poolMeters             // the HTTP transport's connections
 }
 
 func newSearchMeters(mp metric.MeterProvider) (*searchMeters, error) {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -61,6 +62,9 @@ type observer struct {
 func newObserver(tp trace.TracerProvider, mp metric.MeterProvider) (*observer, error) {
 	if _, ok := tp.(noop.TracerProvider); ok {
 		tp = nil // never records a span: no span to start
+	}
+	if _, ok := mp.(metricnoop.MeterProvider); ok {
+		mp = nil // no-op instruments: nothing to measure
 	}
 	if tp == nil && mp == nil {
 		return nil, nil
