@@ -237,3 +237,37 @@ func TestWithDatabaseClose(t *testing.T) {
 		t.Errorf("WithDatabase after Close = %v, want ErrClosed", err)
 	}
 }
+
+// Derived DBs in use while the parent closes: every call either completes
+// or is ErrClosed, never another kind (run under -race).
+func TestWithDatabaseCloseWhileInUse(t *testing.T) {
+	ctx := ctxT(t)
+	parent, err := mongostore.Connect(ctx, mongostore.Config{URI: testenv.MongoURI(t), Database: testenv.Namespace(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		child, err := parent.WithDatabase(testenv.Namespace(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				if _, err := child.Count(ctx, lucidkeys.CollUsers, mongostore.All); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := parent.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range cap(errs) {
+		if err := <-errs; !errors.Is(err, mongostore.ErrClosed) || errkind.Of(err) != errkind.Closed {
+			t.Errorf("a call racing the parent's Close = %v, want ErrClosed", err)
+		}
+	}
+}
