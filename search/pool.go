@@ -196,17 +196,15 @@ type attempt struct {
 	asked   time.Time // last GetConn
 	state   atomic.Int32
 	getConn bool
+	trace   httptrace.ClientTrace // in the attempt: one allocation fewer
 }
 
 // RoundTrip sends req with a trace of its connection.
 func (rt *poolRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := &attempt{pm: rt.pm, p: rt.pm.pool(hostPort(req.URL.Scheme, req.URL.Host)), ctx: req.Context()}
 	ctx := context.WithValue(req.Context(), attemptKey{}, a.p)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GetConn:     a.onGetConn,
-		GotConn:     a.onGotConn,
-		PutIdleConn: a.onPutIdleConn,
-	})
+	a.trace = httptrace.ClientTrace{GetConn: a.onGetConn, GotConn: a.onGotConn, PutIdleConn: a.onPutIdleConn}
+	ctx = httptrace.WithClientTrace(ctx, &a.trace)
 	res, err := rt.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		if a.state.Load() == waiting && a.getConn && isTimeout(req.Context(), err) {

@@ -4,11 +4,14 @@ package search
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -320,3 +323,58 @@ func TestPoolMetricsNoop(t *testing.T) {
 		t.Fatalf("no-op provider instrumented the client: %+v", c.obs)
 	}
 }
+
+// TestPoolMetricsTLS reaches the test engine through a TLS reverse proxy
+// trusted by Config.CACert: Connect applies CACert itself (elastictransport
+// would clone the transport, leaving Close and the pool metrics on a copy
+// that is never used), the pool counts the TLS connections, and Close
+// closes them.
+func TestPoolMetricsTLS(t *testing.T) {
+	target, err := url.Parse(testenv.Search(t).URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(upstream.CloseIdleConnections)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = upstream
+	srv := httptest.NewTLSServer(rp)
+	t.Cleanup(srv.Close)
+	caCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	c := newTestClient(t, Config{Addresses: []string{srv.URL}, CACert: caCert, MeterProvider: mp})
+	if err := c.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	pool := hostPort(u.Scheme, u.Host)
+	if r := readPool(t, reader, pool); r.idle != 1 || r.used != 0 || r.waits != 1 || r.waitCount != r.requests {
+		t.Fatalf("over TLS: %+v", r)
+	}
+	np := nodePoolOf(t, c)
+	c.Close()
+	if got := np.open.Load(); got != 0 {
+		t.Errorf("open connections after Close: %d", got)
+	}
+
+	// Without metrics, too, CACert needs no Config.TLS.
+	plain := newTestClient(t, Config{Addresses: []string{srv.URL}, CACert: caCert})
+	if err := plain.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []Config{
+		{Addresses: []string{srv.URL}, CACert: []byte("not a certificate")},
+		{Addresses: []string{srv.URL}, CACert: caCert, MeterProvider: mp, Transport: roundTripFunc(http.DefaultTransport.RoundTrip)},
+	} {
+		if _, err := Connect(ctxT(t), cfg); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CACert %q with %T: %v", cfg.CACert[:4], cfg.Transport, err)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
