@@ -23,14 +23,28 @@ func (discard) OnEnd(sdktrace.ReadOnlySpan)                     {}
 func (discard) Shutdown(context.Context) error                  { return nil }
 func (discard) ForceFlush(context.Context) error                { return nil }
 
+// dropExporter is a span exporter that drops what it is given: behind
+// the SDK's BatchSpanProcessor (what a service runs, with an OTLP
+// exporter in its place) it measures the processor's per-span snapshot and
+// queueing, and its background export goroutine, without a network or a
+// store growing with the run (tracetest.SpanRecorder keeps every span: its
+// GC cost would grow with b.N).
+type dropExporter struct{}
+
+func (dropExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (dropExporter) Shutdown(context.Context) error                             { return nil }
+
 // BenchmarkObservabilityPaired: Cache.Get and Cache.Set on a client made
 // by Connect with an observability provider, interleaved with the same
 // call on a client made by Connect without one (both on the same server):
 // overhead-% is the cost of tracing with OpenTelemetry's no-op provider
 // (which Connect recognises and skips), with the SDK's provider sampling
 // nothing (the hooks run, spans do not record), with the SDK's provider
-// recording every span, and of metrics with the SDK's meter provider (a
-// manual reader, never collected).
+// recording every span into a processor that drops it (the cost of
+// producing spans), with the SDK's provider recording every span into its
+// BatchSpanProcessor with default settings and an exporter that drops
+// batches (what a service pays but the export), and of metrics with the
+// SDK's meter provider (a manual reader, never collected).
 func BenchmarkObservabilityPaired(b *testing.B) {
 	ctx := context.Background()
 	rdb := redisClient(b)
@@ -51,6 +65,8 @@ func BenchmarkObservabilityPaired(b *testing.B) {
 	}
 	sdkTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discard{}))
 	b.Cleanup(func() { _ = sdkTP.Shutdown(ctx) })
+	batchTP := sdktrace.NewTracerProvider(sdktrace.WithBatcher(dropExporter{}))
+	b.Cleanup(func() { _ = batchTP.Shutdown(ctx) })
 	neverTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	b.Cleanup(func() { _ = neverTP.Shutdown(ctx) })
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
@@ -66,6 +82,7 @@ func BenchmarkObservabilityPaired(b *testing.B) {
 		{"TraceNoop", cache.Config{TracerProvider: noop.NewTracerProvider()}},
 		{"TraceSDKUnsampled", cache.Config{TracerProvider: neverTP}},
 		{"TraceSDK", cache.Config{TracerProvider: sdkTP}},
+		{"TraceSDKBatch", cache.Config{TracerProvider: batchTP}},
 		{"MetricsSDK", cache.Config{MeterProvider: mp}},
 	} {
 		obs := connect(tc.cfg)
