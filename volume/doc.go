@@ -73,6 +73,12 @@
 // VerifyIntegrity record and check a volume's checksums, reporting files
 // added, removed and changed.
 //
+// Walk is the tree walk Archive reads with, for other readers of a live,
+// possibly hostile tree (package backup/volumepart's scan): lexical order,
+// each entry stat'ed once relative to its directory's descriptor, nothing
+// followed through a symlink, files opened with O_NOFOLLOW and O_NONBLOCK,
+// hard links named by their first path.
+//
 // # Maintenance
 //
 // Cleanup removes temporary files and files older than an age under a glob;
@@ -100,7 +106,7 @@
 // List, Delete, manifests, Cleanup — untested on those systems. StatFS,
 // and so Usage,
 // CheckSpace, Reserve, Health, Check, CheckVolume and the Monitor's
-// measurements; Archive and Extract, and so Snapshot, Restore and Migrate;
+// measurements; Walk, Archive and Extract, and so Snapshot, Restore and Migrate;
 // disk statistics, Defragment and hard quotas all return ErrUnsupported
 // (a health report is Down with it). On Windows usage walks, and so
 // Resize to a smaller quota, return ErrUnsupported too.

@@ -18,12 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HamiGames/lucid-data/volume"
 	"golang.org/x/sys/unix"
 )
-
-// reservedPrefix is the volume package's: files of such names at the top of
-// a volume are its own and never archived (volume.Archive skips them too).
-const reservedPrefix = ".lucid-volume"
 
 // racyWindow is how close to its scan an entry's ctime may be before the
 // entry is marked racy: a file changed right after the scan read it can
@@ -35,130 +32,40 @@ const racyWindow = 2 * time.Second
 
 type devIno struct{ dev, ino uint64 }
 
-// scanTree lists the tree under dir in walk order (each directory's names
-// sorted, as volume.Archive orders them) with the metadata of each entry:
-// one fstatat per entry, nothing read. Sockets, fifos and devices are left
-// out, as are the volume package's own files at the top. scanned is the
-// time the scan began, against which entries are marked racy.
+// scanTree lists the tree under dir in walk order (volume.Walk's: each
+// directory's names sorted, as volume.Archive orders them) with the
+// metadata of each entry: one fstatat per entry, nothing read. Sockets,
+// fifos and devices are left out, as are the volume package's own files at
+// the top, and entries that vanish or change type while the tree is
+// scanned. scanned is the time the scan began, against which entries are
+// marked racy.
 func scanTree(ctx context.Context, dir string) (entries []entry, scanned int64, err error) {
 	scanned = time.Now().UnixNano()
-	dir = filepath.Clean(dir)
-	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil {
-		return nil, 0, &fs.PathError{Op: "lstat", Path: dir, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return nil, scanned, nil // as volume.Archive: a symlink or file gives an empty tree
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	racy := scanned - int64(racyWindow) // a ctime at or past this is racy
+	err = volume.Walk(ctx, dir, &volume.WalkOptions{SkipReserved: true, SkipVanished: true}, func(w *volume.WalkEntry) error {
+		e := entry{path: w.Path, mode: w.Perm, uid: w.Uid, gid: w.Gid,
+			mtime: w.ModTime.UnixNano(), ctime: w.ChangeTime.UnixNano(),
+			dev: w.Dev, ino: w.Ino, nlink: w.Nlink}
+		switch w.Type {
+		case fs.ModeDir:
+			e.typ = 'd'
+		case fs.ModeSymlink:
+			e.typ, e.target = 'l', w.Target
+		case 0:
+			// The first name of an inode with several is stored as a
+			// file, the others as hard links to it.
+			e.typ, e.size, e.link = 'f', w.Size, w.Link
+		default:
+			return nil // what a volume part leaves out
+		}
+		e.racy = e.ctime >= racy
+		entries = append(entries, e)
+		return nil
+	})
 	if err != nil {
-		return nil, 0, &fs.PathError{Op: "open", Path: dir, Err: err}
-	}
-	s := &scanner{ctx: ctx, racy: scanned - int64(racyWindow), buf: make([]byte, 4096)}
-	if err := s.dir(fd, dir, ""); err != nil {
 		return nil, 0, err
 	}
-	// The first name of an inode with several is stored as a file, the
-	// others as hard links to it.
-	first := map[devIno]string{}
-	for i := range s.out {
-		e := &s.out[i]
-		if e.typ != 'f' || e.nlink < 2 {
-			continue
-		}
-		k := devIno{e.dev, e.ino}
-		if f, ok := first[k]; ok {
-			e.link = f
-		} else {
-			first[k] = e.path
-		}
-	}
-	return s.out, scanned, nil
-}
-
-type scanner struct {
-	ctx  context.Context
-	racy int64 // a ctime at or past this is racy
-	out  []entry
-	buf  []byte
-}
-
-func (s *scanner) dir(fd int, dir, rel string) error {
-	f := os.NewFile(uintptr(fd), dir)
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return err
-	}
-	slices.Sort(names)
-	var st unix.Stat_t
-	for _, name := range names {
-		if err := s.ctx.Err(); err != nil {
-			return err
-		}
-		if rel == "" && strings.HasPrefix(name, reservedPrefix) {
-			continue
-		}
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			if err == unix.ENOENT {
-				continue // removed while we walked
-			}
-			return &fs.PathError{Op: "lstat", Path: dir + "/" + name, Err: err}
-		}
-		e := statEntry(&st)
-		e.path = name
-		if rel != "" {
-			e.path = rel + "/" + name
-		}
-		e.racy = e.ctime >= s.racy
-		switch e.typ {
-		case 'd':
-			s.out = append(s.out, e)
-			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
-					s.out = s.out[:len(s.out)-1] // replaced while we walked
-					continue
-				}
-				return &fs.PathError{Op: "open", Path: dir + "/" + name, Err: err}
-			}
-			if err := s.dir(sub, dir+"/"+name, e.path); err != nil {
-				return err
-			}
-		case 'l':
-			t, err := readlinkat(fd, name, s.buf)
-			if err != nil {
-				if err == unix.ENOENT || err == unix.EINVAL {
-					continue
-				}
-				return &fs.PathError{Op: "readlink", Path: dir + "/" + name, Err: err}
-			}
-			e.target = t
-			s.out = append(s.out, e)
-		case 'f':
-			s.out = append(s.out, e)
-		}
-	}
-	return nil
-}
-
-// statEntry fills an entry's metadata; typ is 0 for what a volume part
-// leaves out (sockets, fifos, devices).
-func statEntry(st *unix.Stat_t) entry {
-	msec, mnsec := st.Mtim.Unix()
-	csec, cnsec := st.Ctim.Unix()
-	e := entry{mode: st.Mode & 0o7777, uid: st.Uid, gid: st.Gid,
-		mtime: msec*1e9 + mnsec, ctime: csec*1e9 + cnsec,
-		dev: uint64(st.Dev), ino: uint64(st.Ino), nlink: uint64(st.Nlink)}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		e.typ = 'd'
-	case unix.S_IFREG:
-		e.typ, e.size = 'f', st.Size
-	case unix.S_IFLNK:
-		e.typ = 'l'
-	}
-	return e
+	return entries, scanned, nil
 }
 
 func readlinkat(fd int, name string, buf []byte) (string, error) {
