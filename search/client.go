@@ -293,21 +293,20 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		rt, c.ownRT = t, t
 	}
 	built := c.ownRT != nil
-	caCert := cfg.CACert
-	if caCert != nil && (built || c.meters() != nil) {
+	if cfg.CACert != nil {
 		// What elastictransport does with CACert, done here so that Close
 		// releases the connections of the transport actually used (the
 		// clone) and the pool metrics can sit on top of it.
-		t, err := withCACert(rt, caCert)
+		t, err := withCACert(rt, cfg.CACert)
 		if err != nil {
 			return nil, err
 		}
-		rt, c.ownRT, caCert = t, t, nil
+		rt, c.ownRT = t, t
 	}
 	if m := c.meters(); m != nil {
 		// Connection pool metrics: Connect's own transport dials through
 		// the meters; a Config.Transport is only traced per round trip.
-		pm, err := newPoolMeters(cfg.MeterProvider, built)
+		pm, err := newPoolMeters(cfg.MeterProvider, built, urls)
 		if err != nil {
 			return nil, err
 		}
@@ -323,7 +322,6 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		Username:      cfg.Username,
 		Password:      cfg.Password,
 		APIKey:        cfg.APIKey,
-		CACert:        caCert,
 		RetryOnStatus: cfg.RetryOnStatus,
 		RetryOnError:  retryOnError,
 		MaxRetries:    cfg.MaxRetries,
@@ -437,7 +435,8 @@ func (c *Client) checkElasticProduct(ctx context.Context) error {
 }
 
 // Close marks the client closed and releases the idle connections of the
-// transport Connect created (a Config.Transport belongs to the caller). It
+// transport Connect created, or cloned for Config.CACert (a
+// Config.Transport belongs to the caller). It
 // is idempotent and always returns nil (it satisfies io.Closer). Every call
 // made after it, including the name helpers, Transport's requests and the
 // Add of a BulkIndexer made from this client, fails with ErrClosed;

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -34,15 +35,25 @@ const (
 // A node's pool is its "host:port", the name OpenTelemetry's conventions
 // recommend for a pool that has none: http.Transport keeps one pool per
 // node, and the nodes are Config.Addresses. Counts live in atomics, read by
-// one callback at collection; a round trip records one histogram value.
+// one callback at collection; a round trip finds its pool in a short
+// read-only list and records one histogram value.
 type poolMeters struct {
-	owned    bool // the dialer is ours: open connections are known
-	pools    sync.Map
+	owned    bool        // the dialer is ours: open connections are known
+	nodes    []nodeEntry // Config.Addresses; read-only after Connect
+	mu       sync.Mutex
+	byName   map[string]*nodePool // every pool, by host:port
 	waitTime metric.Float64Histogram
 	waits    metric.Int64Counter
 	timeouts metric.Int64Counter
 	reg      metric.Registration
 	dialer   *net.Dialer // dials for the transport Connect creates
+}
+
+// nodeEntry maps a node URL's scheme and host, as elastictransport sets
+// them on each request, to its pool.
+type nodeEntry struct {
+	scheme, host string
+	p            *nodePool
 }
 
 // nodePool is the pool of one node.
@@ -56,11 +67,14 @@ type nodePool struct {
 	usedAttrs attribute.Set
 }
 
-// newPoolMeters registers the pool instruments on mp; owned says the SDK
-// dials the connections itself (Connect made the transport).
-func newPoolMeters(mp metric.MeterProvider, owned bool) (*poolMeters, error) {
+// newPoolMeters registers the pool instruments of the nodes on mp; owned
+// says the SDK dials the connections itself (Connect made the transport).
+func newPoolMeters(mp metric.MeterProvider, owned bool, nodes []*url.URL) (*poolMeters, error) {
 	m := mp.Meter(instrumentation)
-	pm := &poolMeters{owned: owned}
+	pm := &poolMeters{owned: owned, byName: map[string]*nodePool{}}
+	for _, u := range nodes {
+		pm.nodes = append(pm.nodes, nodeEntry{scheme: u.Scheme, host: u.Host, p: pm.pool(hostPort(u.Scheme, u.Host))})
+	}
 	// Go's own dialer defaults, as http.DefaultTransport dials.
 	pm.dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	var errs [5]error
@@ -78,8 +92,9 @@ func newPoolMeters(mp metric.MeterProvider, owned bool) (*poolMeters, error) {
 		return nil, &Error{Op: "connect", kind: ErrInvalid, Reason: "metrics: " + err.Error()}
 	}
 	pm.reg, errs[4] = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		pm.pools.Range(func(_, v any) bool {
-			p := v.(*nodePool)
+		pm.mu.Lock()
+		defer pm.mu.Unlock()
+		for _, p := range pm.byName {
 			used := p.used.Load()
 			o.ObserveInt64(count, used, metric.WithAttributeSet(p.usedAttrs))
 			if pm.owned {
@@ -88,8 +103,7 @@ func newPoolMeters(mp metric.MeterProvider, owned bool) (*poolMeters, error) {
 				// just dialled or just released is idle for an instant.
 				o.ObserveInt64(count, max(0, p.open.Load()-used), metric.WithAttributeSet(p.idleAttrs))
 			}
-			return true
-		})
+		}
 		return nil
 	}, count)
 	if errs[4] != nil {
@@ -98,10 +112,23 @@ func newPoolMeters(mp metric.MeterProvider, owned bool) (*poolMeters, error) {
 	return pm, nil
 }
 
-// pool returns the pool of the node at hostport ("host:port").
+// forURL returns the pool of the node a request goes to.
+func (pm *poolMeters) forURL(u *url.URL) *nodePool {
+	for i := range pm.nodes {
+		if e := &pm.nodes[i]; e.host == u.Host && e.scheme == u.Scheme {
+			return e.p
+		}
+	}
+	return pm.pool(hostPort(u.Scheme, u.Host)) // not a configured node
+}
+
+// pool returns the pool of the node at hostport ("host:port"), making it
+// on first use.
 func (pm *poolMeters) pool(hostport string) *nodePool {
-	if v, ok := pm.pools.Load(hostport); ok {
-		return v.(*nodePool)
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if p, ok := pm.byName[hostport]; ok {
+		return p
 	}
 	host, port, _ := net.SplitHostPort(hostport)
 	base := []attribute.KeyValue{keyPoolName.String(hostport), keyServerAddr.String(host)}
@@ -114,8 +141,8 @@ func (pm *poolMeters) pool(hostport string) *nodePool {
 		idleAttrs: attribute.NewSet(append(slices.Clone(base), keyConnState.String("idle"))...),
 		usedAttrs: attribute.NewSet(append(slices.Clone(base), keyConnState.String("used"))...),
 	}
-	v, _ := pm.pools.LoadOrStore(hostport, p)
-	return v.(*nodePool)
+	pm.byName[hostport] = p
+	return p
 }
 
 // close stops reporting the pools (Client.Close).
@@ -201,7 +228,7 @@ type attempt struct {
 
 // RoundTrip sends req with a trace of its connection.
 func (rt *poolRT) RoundTrip(req *http.Request) (*http.Response, error) {
-	a := &attempt{pm: rt.pm, p: rt.pm.pool(hostPort(req.URL.Scheme, req.URL.Host)), ctx: req.Context()}
+	a := &attempt{pm: rt.pm, p: rt.pm.forURL(req.URL), ctx: req.Context()}
 	ctx := context.WithValue(req.Context(), attemptKey{}, a.p)
 	a.trace = httptrace.ClientTrace{GetConn: a.onGetConn, GotConn: a.onGotConn, PutIdleConn: a.onPutIdleConn}
 	ctx = httptrace.WithClientTrace(ctx, &a.trace)

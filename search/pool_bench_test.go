@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -63,7 +64,11 @@ func BenchmarkPoolMetricsPaired(b *testing.B) {
 	b.Cleanup(func() { _ = mp.Shutdown(ctx) })
 
 	b.Run("RoundTrip", func(b *testing.B) {
-		pm, err := newPoolMeters(mp, true)
+		u, err := url.Parse(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pm, err := newPoolMeters(mp, true, []*url.URL{u})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,6 +24,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/HamiGames/lucid-data/internal/faultproxy"
 	"github.com/HamiGames/lucid-data/internal/testenv"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.uber.org/goleak"
@@ -378,3 +379,36 @@ func TestPoolMetricsTLS(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPoolMetricsPerNode: with two nodes (the engine, and a proxy in front
+// of it) each round trip counts in the pool of the node elastictransport
+// sent it to, and each pool dials its own connection.
+func TestPoolMetricsPerNode(t *testing.T) {
+	ctx := ctxT(t)
+	p, err := faultproxy.NewHTTP(testenv.Search(t).URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	c := newTestClient(t, Config{Addresses: []string{testenv.Search(t).URL, p.URL()}, MeterProvider: mp})
+	for range 4 {
+		if err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total, requests uint64
+	for _, addr := range c.cfg.Addresses {
+		u, _ := url.Parse(addr)
+		r := readPool(t, reader, hostPort(u.Scheme, u.Host))
+		if r.idle != 1 || r.used != 0 || r.waits != 1 || r.waitCount == 0 {
+			t.Errorf("pool %s: %+v", u.Host, r)
+		}
+		total, requests = total+r.waitCount, r.requests
+	}
+	if total != requests {
+		t.Errorf("%d round trips in the pools, %d requests", total, requests)
+	}
+}
