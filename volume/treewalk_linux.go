@@ -4,6 +4,7 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -18,7 +19,8 @@ import (
 // Walk visits the tree under dir in lexical order, depth first: each
 // directory's names sorted, a directory before its contents; dir itself
 // gets no visit. Like a walk of its path, a dir that is not a directory
-// (a symlink included) gives no visits.
+// (a symlink included) gives no visits, and a dir replaced (by a symlink
+// or another directory) between that check and its open fails the walk.
 //
 // The tree may be hostile or changing. Every entry is reached relative to
 // its directory's descriptor (fstatat, openat, readlinkat), never by a
@@ -54,7 +56,7 @@ type treeWalker struct {
 	buf   []byte            // readlinkat's
 	file  WalkFile          // what WalkEntry.Open returns: one per walk, so no allocation per file
 
-	// afterStat, in tests, runs between an entry's stat and what follows
+	// afterStat, in tests, runs between an entry's stat ("" for the top's) and what follows
 	// it (the open of a directory, readlinkat, fn), to change the tree in
 	// that window.
 	afterStat func(name string)
@@ -69,6 +71,9 @@ func newTreeWalker(ctx context.Context, opts *WalkOptions, fn WalkFunc) *treeWal
 	return w
 }
 
+// errTopChanged: the walk's top directory was replaced while it was opened.
+var errTopChanged = errors.New("directory replaced while opened")
+
 // run walks the contents of dir.
 func (w *treeWalker) run(dir string) error {
 	dir = filepath.Clean(dir)
@@ -79,8 +84,21 @@ func (w *treeWalker) run(dir string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if w.afterStat != nil {
+		w.afterStat("") // the top
+	}
+	// O_NOFOLLOW and the inode check: a top swapped for a symlink or
+	// another directory between the Lstat and the open is never walked.
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	var ost unix.Stat_t
+	if err := unix.Fstat(fd, &ost); err != nil || ost.Dev != st.Dev || ost.Ino != st.Ino {
+		unix.Close(fd)
+		if err == nil {
+			err = errTopChanged
+		}
 		return &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	err = w.dir(fd, dir, "")

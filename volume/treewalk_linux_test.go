@@ -365,3 +365,46 @@ func TestWalkControl(t *testing.T) {
 		t.Fatalf("cancelled: %v after %d entries", err, n)
 	}
 }
+
+// TestWalkTopSwapped: a top directory replaced between its Lstat and its
+// open — by a symlink to a tree elsewhere, or by another directory — is
+// never walked: the walk fails naming it.
+func TestWalkTopSwapped(t *testing.T) {
+	for _, by := range []string{"symlink", "directory"} {
+		t.Run(by, func(t *testing.T) {
+			base := t.TempDir()
+			top, outside := filepath.Join(base, "top"), filepath.Join(base, "outside")
+			for _, d := range []string{top, outside} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := walkAll(t, top, nil, func(name string) {
+				if name != "" {
+					return
+				}
+				if err := os.Rename(top, top+".old"); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if by == "symlink" {
+					err = os.Symlink(outside, top)
+				} else {
+					err = os.Rename(outside, top)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if err == nil || len(got) != 0 {
+				t.Fatalf("walk of a swapped top: visits %q, err %v; want none and an error", got, err)
+			}
+			if !strings.Contains(err.Error(), top) {
+				t.Errorf("error %q does not name the top", err)
+			}
+		})
+	}
+}
