@@ -127,7 +127,8 @@ type Config struct {
 	// lucid.error.kind), lucid.cache.limiter.decisions (by decision and
 	// source) for Limiters, lucid.cache.lock.obtains (by result),
 	// lucid.cache.lock.contended and lucid.cache.lock.losses (by cause) for
-	// Lockers this Client hands out. Nil: no hook, no instrument.
+	// Lockers this Client hands out. Nil, or OpenTelemetry's metric
+	// noop.MeterProvider: no hook, no instrument.
 	MeterProvider metric.MeterProvider
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.24.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -59,6 +60,9 @@ const scopeName = "github.com/HamiGames/lucid-data/cache"
 func instrument(rdb redis.UniversalClient, cfg Config, done chan struct{}) (*meters, error) {
 	if _, ok := cfg.TracerProvider.(noop.TracerProvider); ok {
 		cfg.TracerProvider = nil // never records a span: no hook needed
+	}
+	if _, ok := cfg.MeterProvider.(metricnoop.MeterProvider); ok {
+		cfg.MeterProvider = nil // never measures: no hook, no pool callbacks
 	}
 	if cfg.TracerProvider == nil && cfg.MeterProvider == nil {
 		return nil, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -52,5 +53,18 @@ func TestStartOptsBound(t *testing.T) {
 	}
 	if got := len(h.attrs); got != 4 { // db.system, server.address, server.port, db.connection_string
 		t.Fatalf("node attributes %v", h.attrs)
+	}
+}
+
+// TestNoopProvidersInstallNothing: OpenTelemetry's no-op tracer and meter
+// providers are treated as none — no hook, no instrument — as nil is.
+func TestNoopProvidersInstallNothing(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	done := make(chan struct{})
+	defer close(done)
+	m, err := instrument(rdb, Config{TracerProvider: noop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()}, done)
+	if err != nil || m != nil {
+		t.Fatalf("instrument with no-op providers = %v, %v; want nil, nil", m, err)
 	}
 }

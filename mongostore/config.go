@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -125,7 +126,8 @@ type Config struct {
 	// lucid.mongo.pool.connections and lucid.mongo.pool.connections.in_use
 	// (up-down counters by server.address; idle = the difference) and
 	// lucid.mongo.pool.checkouts (by server.address and result: ok,
-	// timeout, pool_closed, connection_error). Nil: no monitor, no cost.
+	// timeout, pool_closed, connection_error). Nil, or OpenTelemetry's
+	// metric noop.MeterProvider: no monitor, no cost.
 	MeterProvider metric.MeterProvider
 }
 
@@ -218,15 +220,18 @@ func (d *DB) clientOptions() (*options.ClientOptions, string, error) {
 	if cfg.Direct {
 		o.SetDirect(true)
 	}
-	tp := cfg.TracerProvider
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
 	if _, ok := tp.(noop.TracerProvider); ok {
 		tp = nil // never records a span: no monitor needed
 	}
-	if tp != nil || cfg.MeterProvider != nil {
+	if _, ok := mp.(metricnoop.MeterProvider); ok {
+		mp = nil // never measures: no monitor needed
+	}
+	if tp != nil || mp != nil {
 		var m *mongoMeters
-		if cfg.MeterProvider != nil {
+		if mp != nil {
 			var err error
-			if m, err = newMongoMeters(cfg.MeterProvider); err != nil {
+			if m, err = newMongoMeters(mp); err != nil {
 				return nil, "", err
 			}
 			o.SetPoolMonitor(m.poolMonitor())
