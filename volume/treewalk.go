@@ -3,7 +3,15 @@ package volume
 import (
 	"io/fs"
 	"time"
+
+	"github.com/HamiGames/lucid-data/errkind"
 )
+
+// ErrEntryReplaced is the cause (in an *fs.PathError) of a
+// WalkEntry.Open whose name, since the entry's stat, names another inode:
+// a file renamed over it, or something else put in its place. Its kind is
+// errkind.Aborted: the tree changed under the walk, a retry may succeed.
+var ErrEntryReplaced = errkind.New(errkind.Aborted, "volume: entry replaced since its stat")
 
 // WalkFunc is called by Walk for each entry of the tree, parents before
 // their contents. e is valid only during the call (Walk reuses it): copy

@@ -249,7 +249,9 @@ func (w *treeWalker) readlink(fd int, name string) (string, error) {
 // Open opens the regular file e for reading, relative to its directory's
 // descriptor: O_NOFOLLOW, so a file swapped for a symlink since the stat
 // is not followed out of the tree, and O_NONBLOCK, so one swapped for a
-// fifo does not block the open. It may be called only during the
+// fifo does not block the open; and the file opened must be the inode the
+// stat saw, still a regular file, or Open fails with ErrEntryReplaced (in
+// an *fs.PathError). It may be called only during the
 // WalkFunc's call, and only once at a time (until the file's Close); the
 // walk closes the file when the call returns.
 func (e *WalkEntry) Open() (*WalkFile, error) {
@@ -262,6 +264,17 @@ func (e *WalkEntry) Open() (*WalkFile, error) {
 	}
 	fd, err := unix.Openat(e.dirfd, e.Name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: e.dir + "/" + e.Name, Err: err}
+	}
+	// The inode opened must be the one the stat described: a file renamed
+	// over it (a live tree's atomic replace) or a fifo put in its place
+	// would otherwise be read under the old size and metadata.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || uint64(st.Dev) != e.Dev || uint64(st.Ino) != e.Ino {
+		unix.Close(fd)
+		if err == nil {
+			err = ErrEntryReplaced
+		}
 		return nil, &fs.PathError{Op: "open", Path: e.dir + "/" + e.Name, Err: err}
 	}
 	*f = WalkFile{fd: fd, dir: e.dir, name: e.Name}

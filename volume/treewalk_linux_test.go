@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,8 +136,9 @@ func TestWalkSymlinkLoop(t *testing.T) {
 // after it: a directory swapped for a symlink to outside is never entered
 // (the walk fails, or with SkipVanished leaves it out), a symlink removed
 // fails the walk or is left out, an entry removed before its stat is left
-// out, and a file swapped for a symlink or a fifo is not followed nor
-// blocks the open.
+// out, a file swapped for a symlink is not followed, one swapped for a
+// fifo does not block the open, and one swapped for a fifo or renamed over
+// by another file is refused (ErrEntryReplaced).
 func TestWalkRaces(t *testing.T) {
 	outside := t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o600); err != nil {
@@ -223,20 +223,31 @@ func TestWalkRaces(t *testing.T) {
 		}
 	})
 	t.Run("file swapped", func(t *testing.T) {
-		for _, swap := range []string{"symlink", "fifo"} {
+		for _, swap := range []string{"symlink", "fifo", "file"} {
 			dir := setup(t)
 			z := filepath.Join(dir, "z")
 			w := newTreeWalker(context.Background(), nil, func(e *WalkEntry) error {
 				if e.Name != "z" {
 					return nil
 				}
-				os.Remove(z)
-				if swap == "symlink" {
+				switch swap {
+				case "symlink":
+					os.Remove(z)
 					if err := os.Symlink(filepath.Join(outside, "secret"), z); err != nil {
 						return err
 					}
-				} else if err := unix.Mkfifo(z, 0o644); err != nil {
-					return err
+				case "fifo":
+					os.Remove(z)
+					if err := unix.Mkfifo(z, 0o644); err != nil {
+						return err
+					}
+				case "file": // an atomic replace, as a live service writes
+					if err := os.WriteFile(z+".new", []byte("longer than before"), 0o644); err != nil {
+						return err
+					}
+					if err := os.Rename(z+".new", z); err != nil {
+						return err
+					}
 				}
 				done := make(chan error, 1)
 				go func() {
@@ -263,8 +274,12 @@ func TestWalkRaces(t *testing.T) {
 					t.Fatalf("file swapped for a symlink: want ELOOP, got %v", err)
 				}
 			case "fifo":
-				if !errors.Is(err, io.EOF) {
-					t.Fatalf("file swapped for a fifo: want EOF, got %v", err)
+				if !errors.Is(err, ErrEntryReplaced) {
+					t.Fatalf("file swapped for a fifo: want ErrEntryReplaced, got %v", err)
+				}
+			case "file":
+				if !errors.Is(err, ErrEntryReplaced) {
+					t.Fatalf("file renamed over: want ErrEntryReplaced, got %v", err)
 				}
 			}
 		}
