@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/HamiGames/lucid-data/backup/volumepart"
 	"github.com/HamiGames/lucid-data/errkind"
 	"github.com/HamiGames/lucid-data/internal/testenv"
+	"github.com/HamiGames/lucid-data/internal/testlog"
 )
 
 func sinkFor(t testing.TB, srv testenv.S3Server, log *slog.Logger) *s3sink.Sink {
@@ -306,24 +306,6 @@ func TestS3SecretsStayOut(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the handler's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Every log line of the AWS SDK goes to the sink's *slog.Logger: the
 // client's own (a checksum warning on reading a multipart object) and the
 // transfer manager's failed completion, which it writes with the global
@@ -332,10 +314,10 @@ func (s *syncBuffer) String() string {
 func TestSDKLogsThroughSlog(t *testing.T) {
 	ctx := testenv.Context(t)
 	srv := testenv.S3(t)
-	var global syncBuffer
+	var global testlog.Buffer
 	log.SetOutput(&global)
 	defer log.SetOutput(os.Stderr)
-	var lines syncBuffer
+	var lines testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&lines, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sink := sinkFor(t, srv, logger)
 
@@ -393,7 +375,7 @@ func TestSDKLogsThroughSlog(t *testing.T) {
 		t.Fatalf("read back %d bytes, %v", len(got), err)
 	}
 	// The SDK's own lines, asked for by LogMode.
-	var sdkLines syncBuffer
+	var sdkLines testlog.Buffer
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	t.Cleanup(hc.CloseIdleConnections)
 	sink2, err := s3sink.New(s3sink.Config{HTTPClient: hc, Bucket: srv.Bucket, Prefix: "lucid/", Endpoint: srv.Endpoint, Region: srv.Region,
